@@ -1,0 +1,15 @@
+#pragma once
+
+// Everything a host needs to track its tasks with systask's engine.
+#include <systask/engine/async_run.hpp>
+#include <systask/engine/attribute.hpp>
+#include <systask/engine/clock.hpp>
+#include <systask/engine/enums.hpp>
+#include <systask/engine/errc.hpp>
+#include <systask/engine/limits.hpp>
+#include <systask/engine/options.hpp>
+#include <systask/engine/record.hpp>
+#include <systask/engine/registry.hpp>
+#include <systask/engine/render.hpp>
+#include <systask/engine/run.hpp>
+#include <systask/engine/version.hpp>

@@ -1,0 +1,116 @@
+#pragma once
+
+#include <systask/engine/errc.hpp>
+#include <systask/engine/registry.hpp>
+
+#include <boost/asio/associated_cancellation_slot.hpp>
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/error.hpp>
+#include <boost/asio/this_coro.hpp>
+
+#include <exception>
+#include <type_traits>
+#include <utility>
+
+namespace systask {
+
+namespace detail {
+
+template <class T>
+struct is_awaitable : std::false_type {};
+template <class T, class Executor>
+struct is_awaitable<boost::asio::awaitable<T, Executor>> : std::true_type {};
+
+struct run_outcome {
+  boost::system::error_code ec;
+  task_status status = task_status::unknown;
+};
+
+// The coroutine every async_run executes: start, body, finish, and the translation of
+// exceptions and cancellation into the run's record.
+template <class Body>
+boost::asio::awaitable<run_outcome> tracked_run(registry& reg, run_spec spec, Body body) {
+  using result = std::invoke_result_t<Body&, run&>;
+  run r = reg.start(spec);
+  if (!r) co_return run_outcome{make_error_code(errc::sync_already_running), task_status::unknown};
+  task_status requested = task_status::successful;
+  std::exception_ptr failure;
+  try {
+    if constexpr (is_awaitable<result>::value) {
+      if constexpr (std::is_void_v<typename result::value_type>) {
+        co_await body(r);
+      } else {
+        requested = co_await body(r);
+      }
+    } else if constexpr (std::is_void_v<result>) {
+      body(r);
+    } else {
+      requested = body(r);
+    }
+  } catch (...) {
+    failure = std::current_exception();
+  }
+  if (failure) {
+    const auto state = co_await boost::asio::this_coro::cancellation_state;
+    if (state.cancelled() != boost::asio::cancellation_type::none) {
+      co_return run_outcome{boost::asio::error::operation_aborted, r.fail("cancelled")};
+    }
+    co_return run_outcome{{}, r.fail(failure)};
+  }
+  co_return run_outcome{{}, r.finish(requested)};
+}
+
+}  // namespace detail
+
+/// Runs `body` as a tracked run on the registry's executor and completes with
+/// `void(boost::system::error_code, task_status)`.
+///
+/// `body` is called with a `run&` and is one of: a coroutine returning
+/// `boost::asio::awaitable<task_status>` or `awaitable<void>`, or a plain callable returning
+/// `task_status` or `void` (void means `successful`). The run starts when the body is about to
+/// execute (so queueing time is not counted), and is finished for it: with the returned status,
+/// as `error` with the exception's text when it throws, as `error` with the message "cancelled"
+/// when it is cancelled. The error_code is empty when the body ran (whatever its status),
+/// `boost::asio::error::operation_aborted` when it was cancelled, and
+/// `systask::errc::sync_already_running` when `spec` is a provider sync whose lock another run
+/// holds (the body does not run; status `unknown`).
+///
+/// Cancellation: supports `terminal` cancellation through the completion handler's associated
+/// cancellation slot; it reaches the asynchronous operations a coroutine body awaits. A plain
+/// callable cannot be interrupted once it has begun.
+///
+/// The registry must outlive the operation. Works with callbacks, `use_awaitable`,
+/// `use_future` and `detached`.
+///
+/// g++ 12 note: inside a coroutine, build the spec in a named variable before
+/// `co_await async_run(...)`. g++ 12 miscompiles a braced class temporary (`{.name = ...}`)
+/// written inside a `co_await` expression (its std::string members keep pointers into the
+/// temporary's old storage), which crashes when the copy is freed. clang is not affected.
+template <class Body, class CompletionToken = boost::asio::default_completion_token_t<registry::executor_type>>
+auto async_run(registry& reg, run_spec spec, Body body,
+               CompletionToken&& token = boost::asio::default_completion_token_t<registry::executor_type>()) {
+  return boost::asio::async_initiate<CompletionToken, void(boost::system::error_code, task_status)>(
+      [](auto handler, registry* r, run_spec s, Body b) {
+        auto slot = boost::asio::get_associated_cancellation_slot(handler);
+        auto handler_ex = boost::asio::get_associated_executor(handler, r->get_executor());
+        boost::asio::co_spawn(
+            r->get_executor(), detail::tracked_run(*r, std::move(s), std::move(b)),
+            boost::asio::bind_cancellation_slot(
+                slot, boost::asio::bind_executor(handler_ex, [h = std::move(handler)](
+                                                                 std::exception_ptr e,
+                                                                 detail::run_outcome outcome) mutable {
+                  // tracked_run catches everything the body throws; `e` is set only when the
+                  // coroutine itself could not run (e.g. out of memory).
+                  if (e) outcome = {boost::asio::error::no_memory, task_status::error};
+                  std::move(h)(outcome.ec, outcome.status);
+                })));
+      },
+      token, &reg, std::move(spec), std::move(body));
+}
+
+}  // namespace systask

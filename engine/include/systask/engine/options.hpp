@@ -1,0 +1,38 @@
+#pragma once
+
+#include <systask/engine/clock.hpp>
+#include <systask/engine/enums.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+
+namespace systask {
+
+/// How the engine keeps the runs of one task (by name). Every field has the default that
+/// matches authentik's behaviour.
+struct task_options {
+  /// How long a finished run stays visible; `expires` = finish time + retention.
+  std::chrono::seconds retention = std::chrono::hours{6};
+  /// false: a successful run removes the task's records instead of keeping one (authentik's
+  /// `save_on_success=False`: the task is visible only when it did not succeed).
+  bool keep_on_success = true;
+  /// How the final status is decided (`explicit_status` = authentik 2024.10).
+  status_policy policy = status_policy::explicit_status;
+  /// Finished runs kept per (name, uid), newest first (1 = authentik's one record per task).
+  std::size_t history_depth = 1;
+  /// Messages kept per run, rounded up to a power of two (1 .. 1,048,576).
+  std::size_t max_messages = 4096;
+  /// What a run whose ring is full does with one more message.
+  overflow_policy overflow = overflow_policy::overwrite_oldest;
+};
+
+/// Options of a registry. Plain struct; every field defaulted.
+struct registry_options {
+  /// Options of every task that `registry::configure_task` did not configure.
+  task_options default_task{};
+  /// Where time comes from; `manual_clock` in tests. Never null.
+  std::shared_ptr<const clock_source> clock = system_clocks();
+};
+
+}  // namespace systask

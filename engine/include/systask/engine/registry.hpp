@@ -1,0 +1,162 @@
+#pragma once
+
+#include <systask/engine/options.hpp>
+#include <systask/engine/record.hpp>
+#include <systask/engine/run.hpp>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/execution_context.hpp>
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <vector>
+
+namespace systask {
+
+namespace detail {
+class registry_state;
+}
+
+/// Names a provider: its kind (`google_workspace`, `microsoft_entra`, `scim`, ...) and id.
+struct provider_ref {
+  std::string kind;
+  std::int64_t id = 0;
+};
+
+/// What to start: the task's name, its optional uid and a description. A spec with a provider
+/// (see `registry::sync_spec`) starts that provider's sync and holds its sync lock.
+struct run_spec {
+  std::string name{};                      ///< task name, non-empty, e.g. "google_workspace_sync"
+  std::string uid{};                       ///< instance discriminator; "" for none
+  std::string description{};               ///< human description; may be ""
+  std::optional<provider_ref> provider{};  ///< set: a provider sync, subject to its sync lock
+};
+
+/// A registered provider and the names of its sync task.
+struct provider_info {
+  std::string kind;
+  std::int64_t id = 0;
+  std::string name;       ///< display name
+  std::string task_name;  ///< `<kind>_sync`
+  std::string uid;        ///< slug of the display name
+};
+
+/// Everything the sync-status endpoint shows for one provider, read at one instant.
+struct provider_status {
+  provider_info provider;
+  bool is_running = false;                      ///< a run of this provider's sync holds its lock
+  std::vector<task_record> tasks;               ///< running first (if asked), then finished, newest first
+  std::optional<wall_time> last_successful_sync;  ///< finish of the last successful run, ever
+  std::optional<sync_outcome> last_sync_status;   ///< outcome of the last finished run (or `running`)
+};
+
+/// Upper bounds (seconds) of the duration histogram buckets; a final +Inf bucket follows.
+inline constexpr std::array<double, 11> duration_buckets{0.1, 0.5, 1, 5, 10, 30, 60, 300, 600, 1800, 3600};
+
+/// Cumulative counters of one task key (name, uid), for metrics.
+struct task_counters {
+  std::string name;
+  std::string uid;
+  std::array<std::uint64_t, 4> finished_by_status{};  ///< indexed by task_status
+  std::array<std::uint64_t, duration_buckets.size() + 1> duration_histogram{};  ///< per bucket, not cumulative
+  double duration_sum = 0;
+  std::uint64_t running = 0;               ///< runs in progress now
+  std::uint64_t retained_runs = 0;         ///< finished, unexpired records held now
+  std::uint64_t retained_messages = 0;     ///< messages held by those records and the running runs
+  std::uint64_t dropped_messages = 0;      ///< messages lost to full rings, ever
+};
+
+/// The registry of runs: start runs, read their records, expire them. Thread-safe: every method
+/// may be called from any thread. Reads never block writers and are never blocked by them;
+/// appends (on `run`) are lock-free. Expired records are reclaimed by a timer on the executor
+/// given at construction, armed for the earliest deadline.
+///
+/// Destroy the registry before its execution context. Run handles and task records may
+/// outlive it.
+class registry {
+ public:
+  using executor_type = boost::asio::any_io_executor;
+  /// Called on the registry's executor to re-run a task (see `set_runner`, `trigger`).
+  using runner = std::function<void(const run_spec&)>;
+
+  /// A registry whose timers and runners run on `executor`.
+  explicit registry(const executor_type& executor, registry_options options = {});
+  /// A registry on the execution context's executor.
+  template <class ExecutionContext>
+    requires std::is_convertible_v<ExecutionContext&, boost::asio::execution_context&>
+  explicit registry(ExecutionContext& context, registry_options options = {})
+      : registry(executor_type(context.get_executor()), std::move(options)) {}
+  ~registry();
+  registry(const registry&) = delete;
+  registry& operator=(const registry&) = delete;
+
+  executor_type get_executor() const noexcept;
+  const registry_options& options() const noexcept;
+
+  /// Sets the options of task `name` (runs started later use them). Throws std::invalid_argument
+  /// for an empty name or out-of-range options. Takes a short lock shared with other
+  /// configuration calls only.
+  void configure_task(std::string_view name, const task_options& options);
+
+  /// Starts a run. Throws std::invalid_argument for an empty name or an unregistered provider.
+  /// For a provider sync whose lock another run holds, nothing starts: the handle is empty and the
+  /// running sync gets an `info` message that a sync request was skipped.
+  run start(const run_spec& spec);
+
+  /// Registers a task that has not run yet: it shows one `unknown` record with the message
+  /// "Task has not been run yet." until its first run finishes. No effect if it has records.
+  void prefill(const run_spec& spec);
+
+  /// Registers a provider; its sync task is `<kind>_sync` with uid = slug(display_name). Idempotent
+  /// for the same name; throws std::invalid_argument for an empty kind, an id outside
+  /// 1..2^63-1, or an id already registered under another name.
+  provider_info register_provider(std::string_view kind, std::int64_t id, std::string_view display_name);
+  /// The provider registered as (kind, id), if any. Lock-free.
+  std::optional<provider_info> find_provider(std::string_view kind, std::int64_t id) const;
+  /// The spec that starts the provider's sync. Throws std::out_of_range for an unknown provider.
+  run_spec sync_spec(std::string_view kind, std::int64_t id, std::string description = {}) const;
+
+  /// The provider's sync status; nullopt for an unknown provider. Costs O(this provider's runs
+  /// and messages), not O(all runs). Lock-free.
+  std::optional<provider_status> sync_status(std::string_view kind, std::int64_t id, bool include_running = false) const;
+  /// Records of one task key: running ones first (if asked), then finished, newest first.
+  std::vector<task_record> tasks(std::string_view name, std::string_view uid, bool include_running = false) const;
+  /// Every finished (or prefilled), unexpired record. Lock-free; O(all records).
+  std::vector<task_record> list_tasks() const;
+  /// The record (finished or running) with this uuid, if visible. Lock-free; O(all records).
+  std::optional<task_record> find_task(std::string_view uuid) const;
+  /// Cumulative counters per task key, for metrics. Lock-free.
+  std::vector<task_counters> counters() const;
+
+  /// Registers the runner that re-runs task `name` (replacing any earlier one).
+  void set_runner(std::string_view name, runner r);
+  /// Queues the runner of `name` on the executor with a spec for (name, uid); false when no
+  /// runner is registered for that name (nothing is queued).
+  bool trigger(std::string_view name, std::string_view uid);
+
+  /// Earliest expiry among the records held now (nullopt: none expires). Lock-free.
+  std::optional<wall_time> next_expiry() const;
+  /// Reclaims expired records now, on the executor (the timer does this by itself; tests with a
+  /// manual clock call it after advancing time).
+  void reclaim_expired();
+  /// Records held in memory, expired or not (reclaimed ones are gone). Lock-free.
+  std::size_t records_held() const;
+
+  /// The shared state (for `async_run` and other adapters).
+  const std::shared_ptr<detail::registry_state>& state() const noexcept { return state_; }
+
+ private:
+  std::shared_ptr<detail::registry_state> state_;
+};
+
+/// `slug("Acme Google Workspace")` == "acme-google-workspace": lower-case ASCII letters, digits
+/// and '-', runs of anything else become one '-', no leading or trailing '-'.
+std::string slugify(std::string_view name);
+
+}  // namespace systask

@@ -1,0 +1,196 @@
+#include "message_ring.hpp"
+
+#include <systask/engine/limits.hpp>
+
+#include <algorithm>
+#include <bit>
+#include <cstring>
+#include <vector>
+
+namespace systask::detail {
+
+namespace {
+constexpr std::size_t spill_words = (limits::message_bytes + 7) / 8;
+}
+
+struct alignas(64) message_ring::slot {
+  std::atomic<std::uint64_t> seq{0};    // 0 empty, writing(t) or published(t)
+  std::atomic<std::uint32_t> length{0};  // bytes of the message
+  // Words of a message longer than the inline part; allocated the first time this slot needs
+  // it, then reused, and freed with the ring (so a reader can never see it freed).
+  std::atomic<std::atomic<std::uint64_t>*> spill{nullptr};
+  std::atomic<std::uint64_t> words[inline_bytes / 8];
+
+  ~slot() { delete[] spill.load(std::memory_order_relaxed); }
+};
+static_assert(sizeof(std::atomic<std::uint64_t>) == 8);
+
+message_ring::message_ring(std::size_t capacity, overflow_policy policy)
+    : mask_(std::bit_ceil(std::max<std::size_t>(capacity, 1)) - 1),
+      chunk_slots_(std::min(mask_ + 1, max_chunk_slots)),
+      policy_(policy),
+      chunks_(std::make_unique<std::atomic<slot*>[]>((mask_ + 1) / chunk_slots_)) {
+  static_assert(sizeof(slot) == slot_bytes, "slot layout changed: update inline_bytes and docs/engine.md");
+}
+
+message_ring::~message_ring() {
+  for (std::size_t i = 0; i < (mask_ + 1) / chunk_slots_; ++i) delete[] chunks_[i].load(std::memory_order_acquire);
+}
+
+message_ring::slot* message_ring::slot_for(std::uint64_t ticket) noexcept {
+  const std::size_t index = ticket & mask_;
+  std::atomic<slot*>& chunk = chunks_[index / chunk_slots_];
+  slot* c = chunk.load(std::memory_order_acquire);
+  if (!c) {
+    slot* fresh = new (std::nothrow) slot[chunk_slots_];
+    if (!fresh) return nullptr;
+    if (chunk.compare_exchange_strong(c, fresh, std::memory_order_acq_rel, std::memory_order_acquire)) {
+      c = fresh;
+    } else {
+      delete[] fresh;  // another writer installed the chunk first
+    }
+  }
+  return c + index % chunk_slots_;
+}
+
+const message_ring::slot* message_ring::find_slot(std::uint64_t ticket) const noexcept {
+  const std::size_t index = ticket & mask_;
+  const slot* c = chunks_[index / chunk_slots_].load(std::memory_order_acquire);
+  return c ? c + index % chunk_slots_ : nullptr;
+}
+
+bool message_ring::claim_overwrite(slot& s, std::uint64_t ticket) noexcept {
+  std::uint64_t seq = s.seq.load(std::memory_order_acquire);
+  for (;;) {
+    if (seq & writing_bit) return false;                    // an older writer is still in the slot
+    if (seq != 0 && ticket_of(seq) > ticket) return false;  // a newer message already replaced ours
+    if (s.seq.compare_exchange_weak(seq, writing(ticket), std::memory_order_acquire, std::memory_order_acquire)) {
+      if (seq != 0) dropped_.fetch_add(1, std::memory_order_acq_rel);  // the oldest message is overwritten
+      return true;
+    }
+  }
+}
+
+void message_ring::store(slot& s, std::uint64_t ticket, std::string_view fragment) noexcept {
+  // Seqlock writer: the "writing" mark must be visible before any data a reader could copy.
+  std::atomic_thread_fence(std::memory_order_release);
+  const std::size_t n = std::min(fragment.size(), limits::message_bytes);
+  std::atomic<std::uint64_t>* words = s.words;
+  if (n > inline_bytes) {
+    words = s.spill.load(std::memory_order_relaxed);
+    if (!words) {
+      words = new (std::nothrow) std::atomic<std::uint64_t>[spill_words];
+      if (!words) {
+        // Out of memory: the message is lost, and counted.
+        s.seq.store(0, std::memory_order_release);
+        dropped_.fetch_add(1, std::memory_order_acq_rel);
+        return;
+      }
+      s.spill.store(words, std::memory_order_release);
+    }
+  }
+  std::size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    std::uint64_t w;
+    std::memcpy(&w, fragment.data() + i, 8);
+    words[i / 8].store(w, std::memory_order_relaxed);
+  }
+  if (i < n) {
+    std::uint64_t w = 0;
+    std::memcpy(&w, fragment.data() + i, n - i);
+    words[i / 8].store(w, std::memory_order_relaxed);
+  }
+  s.length.store(static_cast<std::uint32_t>(n), std::memory_order_relaxed);
+  s.seq.store(published(ticket), std::memory_order_release);
+}
+
+bool message_ring::append(std::string_view fragment) noexcept {
+  const std::uint64_t ticket = head_.fetch_add(1, std::memory_order_acq_rel);
+  if (ticket & closed_bit) return false;
+  if (policy_ == overflow_policy::drop_newest && ticket > mask_) {
+    dropped_.fetch_add(1, std::memory_order_acq_rel);
+    return true;
+  }
+  slot* s = slot_for(ticket);
+  if (!s) {
+    dropped_.fetch_add(1, std::memory_order_acq_rel);
+    return true;
+  }
+  if (policy_ == overflow_policy::drop_newest) {
+    s->seq.store(writing(ticket), std::memory_order_relaxed);  // the slot is ours alone
+  } else if (!claim_overwrite(*s, ticket)) {
+    dropped_.fetch_add(1, std::memory_order_acq_rel);
+    return true;
+  }
+  store(*s, ticket, fragment);
+  return true;
+}
+
+void message_ring::close() noexcept {
+  const std::uint64_t before = head_.fetch_or(closed_bit, std::memory_order_acq_rel);
+  if (!(before & closed_bit)) appended_at_close_.store(before, std::memory_order_release);
+}
+
+std::uint64_t message_ring::appended() const noexcept {
+  const std::uint64_t head = head_.load(std::memory_order_acquire);
+  if (head & closed_bit) return appended_at_close_.load(std::memory_order_acquire);
+  return head;
+}
+
+std::uint64_t message_ring::read_slot(const slot& s, char* buf, std::size_t* len) const noexcept {
+  const std::uint64_t seq = s.seq.load(std::memory_order_acquire);
+  if (seq == 0 || (seq & writing_bit)) return ~0ull;
+  const std::size_t n = s.length.load(std::memory_order_relaxed);
+  const std::atomic<std::uint64_t>* words = n > inline_bytes ? s.spill.load(std::memory_order_acquire) : s.words;
+  if (!words || n > limits::message_bytes) return ~0ull;
+  for (std::size_t i = 0; i < (n + 7) / 8; ++i) {
+    const std::uint64_t w = words[i].load(std::memory_order_relaxed);
+    std::memcpy(buf + i * 8, &w, 8);
+  }
+  // Seqlock reader: the copy is valid only if nobody started rewriting the slot meanwhile.
+  std::atomic_thread_fence(std::memory_order_acquire);
+  if (s.seq.load(std::memory_order_relaxed) != seq) return ~0ull;
+  *len = n;
+  return ticket_of(seq);
+}
+
+std::size_t message_ring::copy_to(std::string& out, bool comma_first) const {
+  const std::uint64_t head = appended();
+  const std::uint64_t cap = mask_ + 1;
+  // drop_newest keeps tickets [0, capacity); overwrite_oldest keeps the last `capacity` tickets.
+  const bool keep_first = policy_ == overflow_policy::drop_newest;
+  const std::uint64_t lo = keep_first || head <= cap ? 0 : head - cap;
+  const std::uint64_t hi = keep_first ? std::min(head, cap) : head;
+  // A reader's scratch: one message, copied out of the slot before the sequence re-check.
+  auto buf = std::make_unique_for_overwrite<char[]>(limits::message_bytes + 8);
+  std::size_t written = 0, len = 0;
+  auto emit = [&](std::size_t n) {
+    if (written > 0 || comma_first) out.push_back(',');
+    out.append(buf.get(), n);
+    ++written;
+  };
+
+  // Survivors: a slot still holding a message older than `lo` because the newer writer of
+  // that slot gave way (see append). Rare; they are older than everything else, so they go first.
+  std::vector<std::uint64_t> survivors;
+  if (policy_ == overflow_policy::overwrite_oldest && head > cap) {
+    for (std::uint64_t t = lo; t < hi; ++t) {
+      const slot* s = find_slot(t);
+      if (!s) continue;
+      const std::uint64_t seq = s->seq.load(std::memory_order_acquire);
+      if (seq != 0 && !(seq & writing_bit) && ticket_of(seq) < lo) survivors.push_back(ticket_of(seq));
+    }
+    std::sort(survivors.begin(), survivors.end());
+    for (std::uint64_t t : survivors) {
+      const slot* s = find_slot(t);
+      if (s && read_slot(*s, buf.get(), &len) == t) emit(len);
+    }
+  }
+  for (std::uint64_t t = lo; t < hi; ++t) {
+    const slot* s = find_slot(t);
+    if (s && read_slot(*s, buf.get(), &len) == t) emit(len);
+  }
+  return written;
+}
+
+}  // namespace systask::detail

@@ -1,0 +1,85 @@
+#pragma once
+
+#include <systask/engine/enums.hpp>
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <new>
+#include <string>
+#include <string_view>
+
+namespace systask::detail {
+
+/// Bounded, multi-producer ring of rendered messages with concurrent, non-blocking readers.
+///
+/// Writers: one `fetch_add` on the ticket counter claims ticket t and slot t mod capacity; the
+/// slot is marked "writing t" with a CAS, the bytes are stored as relaxed atomic words, and the
+/// slot is published with a release store of "published t". Readers copy a slot and re-check its
+/// sequence (a seqlock), so a message is seen whole or not at all. Nobody waits for anybody:
+/// when two writers meet on one slot (only possible when `capacity` appends overlap one slow
+/// append), the older message loses and is counted as dropped. So, always,
+/// appended = retained + dropped. See docs/architecture.md for the memory-ordering argument.
+///
+/// Slots are allocated lazily, a chunk at a time, so a run that logs ten messages does not pay
+/// for a ring of 4096; once a chunk exists, appending to it never allocates.
+class message_ring {
+ public:
+  static constexpr std::size_t slot_bytes = 256;                  ///< one slot: four cache lines
+  static constexpr std::size_t inline_bytes = slot_bytes - 24;    ///< message bytes stored in the slot itself
+  static constexpr std::size_t max_chunk_slots = 64;
+
+  /// `capacity` is rounded up to a power of two (at least 1).
+  message_ring(std::size_t capacity, overflow_policy policy);
+  ~message_ring();
+  message_ring(const message_ring&) = delete;
+  message_ring& operator=(const message_ring&) = delete;
+
+  std::size_t capacity() const noexcept { return mask_ + 1; }
+  overflow_policy policy() const noexcept { return policy_; }
+
+  /// Appends one rendered message (at most `limits::message_bytes`). Returns false, and counts
+  /// nothing, once the ring is closed. Any thread; lock-free; allocates only the first time a
+  /// chunk of slots is touched or a slot first holds a message longer than `inline_bytes`.
+  bool append(std::string_view fragment) noexcept;
+
+  /// Rejects every later append (a finished run). Any thread.
+  void close() noexcept;
+
+  /// Messages accepted so far (retained or dropped).
+  std::uint64_t appended() const noexcept;
+  /// Messages accepted but lost to overflow, exactly.
+  std::uint64_t dropped() const noexcept { return dropped_.load(std::memory_order_acquire); }
+
+  /// Appends the retained messages to `out` in append order, separated by commas (and preceded
+  /// by one when `comma_first`). Returns how many it wrote. Any thread; never blocks writers.
+  std::size_t copy_to(std::string& out, bool comma_first) const;
+
+ private:
+  struct slot;
+  static constexpr std::uint64_t closed_bit = 1ull << 63;
+  static constexpr std::uint64_t writing_bit = 1;
+  static constexpr std::uint64_t published(std::uint64_t t) noexcept { return (t + 1) << 1; }
+  static constexpr std::uint64_t writing(std::uint64_t t) noexcept { return published(t) | writing_bit; }
+  static constexpr std::uint64_t ticket_of(std::uint64_t seq) noexcept { return (seq >> 1) - 1; }
+
+  slot* slot_for(std::uint64_t ticket) noexcept;              // allocates the chunk if needed
+  const slot* find_slot(std::uint64_t ticket) const noexcept;  // nullptr when never allocated
+  bool claim_overwrite(slot& s, std::uint64_t ticket) noexcept;
+  void store(slot& s, std::uint64_t ticket, std::string_view fragment) noexcept;
+  // Copies the slot if it holds a published message; returns its ticket or ~0 when not.
+  std::uint64_t read_slot(const slot& s, char* buf, std::size_t* len) const noexcept;
+
+  const std::size_t mask_;
+  const std::size_t chunk_slots_;
+  const overflow_policy policy_;
+  std::unique_ptr<std::atomic<slot*>[]> chunks_;
+
+  // Written by every appender / by droppers / by close: each on its own cache line.
+  alignas(64) std::atomic<std::uint64_t> head_{0};
+  alignas(64) std::atomic<std::uint64_t> dropped_{0};
+  alignas(64) std::atomic<std::uint64_t> appended_at_close_{0};
+};
+
+}  // namespace systask::detail

@@ -1,0 +1,262 @@
+#include <systask/engine/registry.hpp>
+
+#include "registry_state.hpp"
+
+#include <boost/asio/post.hpp>
+
+#include <algorithm>
+#include <stdexcept>
+
+namespace systask {
+
+using detail::entry_pin;
+using detail::registry_state;
+using detail::run_record;
+using detail::task_entry;
+
+registry::registry(const executor_type& executor, registry_options options)
+    : state_(std::make_shared<registry_state>(executor, std::move(options))) {}
+
+registry::~registry() {
+  state_->closed.store(true, std::memory_order_release);
+  try {
+    boost::asio::post(state_->strand, [s = state_] { s->shutdown(); });
+  } catch (...) {
+    // The executor refused the work (it is shutting down); its pending timers die with it.
+  }
+}
+
+registry::executor_type registry::get_executor() const noexcept { return state_->executor; }
+const registry_options& registry::options() const noexcept { return state_->options; }
+
+void registry::configure_task(std::string_view name, const task_options& options) { state_->configure(name, options); }
+
+run registry::start(const run_spec& spec) { return state_->start(spec); }
+void registry::prefill(const run_spec& spec) { state_->prefill(spec); }
+
+provider_info registry::register_provider(std::string_view kind, std::int64_t id, std::string_view display_name) {
+  if (kind.empty()) throw std::invalid_argument("systask: a provider needs a kind");
+  if (id < 1) throw std::invalid_argument("systask: a provider id must be in 1..2^63-1");
+  const std::string key = registry_state::provider_key(kind, id);
+  if (auto* existing = state_->providers.find(key)) {
+    if (existing->info.name != display_name) {
+      throw std::invalid_argument("systask: provider " + std::string(kind) + " " + std::to_string(id) +
+                                  " is already registered as \"" + existing->info.name + "\"");
+    }
+    return existing->info;
+  }
+  provider_info info{std::string(kind), id, std::string(display_name), std::string(kind) + "_sync",
+                     slugify(display_name)};
+  task_entry& entry = state_->entry_for(info.task_name, info.uid);
+  auto* p = state_->providers.find_or_insert(
+      key, [&] { return std::make_unique<detail::provider_state>(key, info, &entry); });
+  if (p->info.name != display_name) {
+    throw std::invalid_argument("systask: provider " + std::string(kind) + " " + std::to_string(id) +
+                                " is already registered as \"" + p->info.name + "\"");
+  }
+  return p->info;
+}
+
+std::optional<provider_info> registry::find_provider(std::string_view kind, std::int64_t id) const {
+  if (auto* p = state_->find_provider(kind, id)) return p->info;
+  return std::nullopt;
+}
+
+run_spec registry::sync_spec(std::string_view kind, std::int64_t id, std::string description) const {
+  auto* p = state_->find_provider(kind, id);
+  if (!p) throw std::out_of_range("systask: no provider registered as " + std::string(kind) + " " + std::to_string(id));
+  if (description.empty()) description = "Run full sync for provider \"" + p->info.name + "\"";
+  return run_spec{p->info.task_name, p->info.uid, std::move(description), provider_ref{p->info.kind, p->info.id}};
+}
+
+namespace {
+
+// Copies the records of one entry out of its current view; the caller builds task_records
+// after the pin is released, so the pin is held only for a few pointer copies.
+struct entry_copy {
+  std::vector<std::shared_ptr<const run_record>> running, finished;
+};
+
+entry_copy copy_entry(task_entry& e) {
+  entry_copy c;
+  entry_pin pin(e);
+  const auto& v = pin.view();
+  c.running.assign(v.running.begin(), v.running.end());
+  c.finished.assign(v.finished.begin(), v.finished.end());
+  return c;
+}
+
+}  // namespace
+
+std::optional<provider_status> registry::sync_status(std::string_view kind, std::int64_t id, bool include_running) const {
+  detail::provider_state* p = state_->find_provider(kind, id);
+  if (!p) return std::nullopt;
+  const entry_copy c = copy_entry(*p->entry);
+  const wall_time now = state_->clock.wall_now();
+  const mono_time mono = state_->clock.mono_now();
+
+  provider_status out;
+  out.provider = p->info;
+  for (const auto& r : c.running) {
+    if (r->provider != p) continue;
+    out.is_running = true;
+    if (include_running) out.tasks.emplace_back(r, now, mono);
+  }
+  for (const auto& r : c.finished) {
+    if (!r->expired_at(now)) out.tasks.emplace_back(r, now, mono);
+  }
+  const std::int64_t success = p->last_success_us.load(std::memory_order_acquire);
+  if (success != detail::provider_state::none) {
+    out.last_successful_sync = wall_time{std::chrono::microseconds{success}};
+  }
+  const int outcome = p->last_outcome.load(std::memory_order_acquire);
+  if (outcome >= 0) {
+    out.last_sync_status = static_cast<sync_outcome>(outcome);
+  } else if (out.is_running) {
+    out.last_sync_status = sync_outcome::running;
+  }
+  return out;
+}
+
+std::vector<task_record> registry::tasks(std::string_view name, std::string_view uid, bool include_running) const {
+  std::vector<task_record> out;
+  task_entry* e = state_->tasks.find(registry_state::task_key(name, uid));
+  if (!e) return out;
+  const entry_copy c = copy_entry(*e);
+  const wall_time now = state_->clock.wall_now();
+  const mono_time mono = state_->clock.mono_now();
+  if (include_running) {
+    for (const auto& r : c.running) out.emplace_back(r, now, mono);
+  }
+  for (const auto& r : c.finished) {
+    if (!r->expired_at(now)) out.emplace_back(r, now, mono);
+  }
+  return out;
+}
+
+std::vector<task_record> registry::list_tasks() const {
+  std::vector<task_record> out;
+  const wall_time now = state_->clock.wall_now();
+  const mono_time mono = state_->clock.mono_now();
+  state_->tasks.for_each([&](task_entry& e) {
+    const entry_copy c = copy_entry(e);
+    for (const auto& r : c.finished) {
+      if (!r->expired_at(now)) out.emplace_back(r, now, mono);
+    }
+  });
+  return out;
+}
+
+std::optional<task_record> registry::find_task(std::string_view uuid) const {
+  std::optional<task_record> found;
+  const wall_time now = state_->clock.wall_now();
+  const mono_time mono = state_->clock.mono_now();
+  state_->tasks.for_each([&](task_entry& e) {
+    if (found) return;
+    const entry_copy c = copy_entry(e);
+    for (const auto& r : c.running) {
+      if (r->uuid == uuid) return void(found.emplace(r, now, mono));
+    }
+    for (const auto& r : c.finished) {
+      if (r->uuid == uuid && !r->expired_at(now)) return void(found.emplace(r, now, mono));
+    }
+  });
+  return found;
+}
+
+std::vector<task_counters> registry::counters() const {
+  std::vector<task_counters> out;
+  const wall_time now = state_->clock.wall_now();
+  state_->tasks.for_each([&](task_entry& e) {
+    task_counters c;
+    c.name = e.name;
+    c.uid = e.uid;
+    for (std::size_t i = 0; i < c.finished_by_status.size(); ++i) {
+      c.finished_by_status[i] = e.finished_by_status[i].load(std::memory_order_relaxed);
+    }
+    for (std::size_t i = 0; i < c.duration_histogram.size(); ++i) {
+      c.duration_histogram[i] = e.histogram[i].load(std::memory_order_relaxed);
+    }
+    c.duration_sum = e.duration_sum.load(std::memory_order_relaxed);
+    c.dropped_messages = e.dropped_messages.load(std::memory_order_relaxed);
+    const entry_copy copy = copy_entry(e);
+    c.running = copy.running.size();
+    for (const auto& r : copy.running) {
+      c.retained_messages += r->ring.appended() - r->ring.dropped();
+      c.dropped_messages += r->ring.dropped();
+    }
+    for (const auto& r : copy.finished) {
+      if (r->expired_at(now)) continue;
+      ++c.retained_runs;
+      c.retained_messages += r->ring.appended() - r->ring.dropped();
+    }
+    out.push_back(std::move(c));
+  });
+  return out;
+}
+
+void registry::set_runner(std::string_view name, runner r) {
+  if (name.empty()) throw std::invalid_argument("systask: set_runner needs a task name");
+  std::lock_guard lock(state_->runner_mutex);
+  state_->runners.insert_or_assign(std::string(name), std::move(r));
+}
+
+bool registry::trigger(std::string_view name, std::string_view uid) {
+  runner r;
+  {
+    std::lock_guard lock(state_->runner_mutex);
+    auto it = state_->runners.find(name);
+    if (it == state_->runners.end() || !it->second) return false;
+    r = it->second;
+  }
+  run_spec spec{std::string(name), std::string(uid), {}, std::nullopt};
+  // Keep the description of the task's latest record, and its provider link if it has one.
+  if (task_entry* e = state_->tasks.find(registry_state::task_key(name, uid))) {
+    const entry_copy c = copy_entry(*e);
+    const run_record* latest = !c.running.empty() ? c.running.back().get()
+                               : !c.finished.empty() ? c.finished.front().get() : nullptr;
+    if (latest) spec.description = latest->description;
+    state_->providers.for_each([&](detail::provider_state& p) {
+      if (p.entry == e && !spec.provider) spec.provider = provider_ref{p.info.kind, p.info.id};
+    });
+  }
+  boost::asio::post(state_->executor, [r = std::move(r), spec = std::move(spec)] { r(spec); });
+  return true;
+}
+
+std::optional<wall_time> registry::next_expiry() const {
+  std::optional<wall_time> next;
+  state_->tasks.for_each([&](task_entry& e) {
+    const entry_copy c = copy_entry(e);
+    for (const auto& r : c.finished) {
+      if (r->expires && (!next || *r->expires < *next)) next = r->expires;
+    }
+  });
+  return next;
+}
+
+void registry::reclaim_expired() {
+  boost::asio::post(state_->strand, [s = state_] { s->reclaim_expired_now(); });
+}
+
+std::size_t registry::records_held() const { return state_->records_held.load(std::memory_order_relaxed); }
+
+std::string slugify(std::string_view name) {
+  std::string out;
+  out.reserve(name.size());
+  bool gap = false;
+  for (const char ch : name) {
+    const auto c = static_cast<unsigned char>(ch);
+    const bool keep = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z');
+    if (!keep) {
+      gap = true;
+      continue;
+    }
+    if (gap && !out.empty()) out.push_back('-');
+    gap = false;
+    out.push_back(static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c));
+  }
+  return out;
+}
+
+}  // namespace systask

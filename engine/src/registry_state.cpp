@@ -1,0 +1,382 @@
+#include "registry_state.hpp"
+
+#include "render_buffer.hpp"
+#include "uuid.hpp"
+
+#include <systask/engine/limits.hpp>
+#include <systask/engine/render.hpp>
+
+#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/post.hpp>
+
+#include <algorithm>
+#include <stdexcept>
+
+namespace systask::detail {
+
+namespace {
+
+constexpr std::string_view skipped_sync_event = "A sync request was skipped because this sync is still running";
+constexpr std::string_view prefill_event = "Task has not been run yet.";
+
+std::uint32_t level_bit(log_level l) noexcept { return 1u << static_cast<unsigned>(l); }
+
+task_status worst_of_messages(std::uint32_t levels) noexcept {
+  if (levels & (level_bit(log_level::critical) | level_bit(log_level::exception) | level_bit(log_level::error))) {
+    return task_status::error;
+  }
+  if (levels & (level_bit(log_level::warning) | level_bit(log_level::warn))) return task_status::warning;
+  return task_status::unknown;
+}
+
+sync_outcome outcome_of(task_status s, std::uint32_t levels) noexcept {
+  switch (s) {
+    case task_status::error: return sync_outcome::error;
+    case task_status::warning: return sync_outcome::warning;
+    default: return (levels & level_bit(log_level::info)) ? sync_outcome::info : sync_outcome::done;
+  }
+}
+
+std::size_t bucket_of(double seconds) noexcept {
+  std::size_t i = 0;
+  while (i < duration_buckets.size() && seconds > duration_buckets[i]) ++i;
+  return i;
+}
+
+void validate(const task_options& o) {
+  if (o.history_depth < 1) throw std::invalid_argument("systask: task_options.history_depth must be at least 1");
+  if (o.max_messages < 1 || o.max_messages > (1u << 20)) {
+    throw std::invalid_argument("systask: task_options.max_messages must be in 1..1048576");
+  }
+  if (o.retention.count() < 0) throw std::invalid_argument("systask: task_options.retention must not be negative");
+}
+
+const clock_source& checked_clock(const registry_options& o) {
+  if (!o.clock) throw std::invalid_argument("systask: registry_options.clock is null");
+  return *o.clock;
+}
+
+}  // namespace
+
+task_entry::~task_entry() {
+  delete view.load(std::memory_order_acquire);
+  for (task_view* v = retired.load(std::memory_order_acquire); v;) delete std::exchange(v, v->next_retired);
+}
+
+registry_state::registry_state(registry::executor_type ex, registry_options opts)
+    : executor(std::move(ex)),
+      strand(executor),
+      options((validate(opts.default_task), std::move(opts))),
+      clock(checked_clock(options)) {}
+
+std::string registry_state::task_key(std::string_view name, std::string_view uid) {
+  // Length-prefixed so that no (name, uid) pair can collide with another.
+  std::string key = std::to_string(name.size());
+  key += ':';
+  key += name;
+  key += uid;
+  return key;
+}
+
+std::string registry_state::provider_key(std::string_view kind, std::int64_t id) {
+  std::string key = std::to_string(kind.size());
+  key += ':';
+  key += kind;
+  key += std::to_string(id);
+  return key;
+}
+
+const task_options* registry_state::options_for(std::string_view name) {
+  std::lock_guard lock(config_mutex);
+  auto it = configured.find(name);
+  return it != configured.end() ? it->second : &options.default_task;
+}
+
+void registry_state::configure(std::string_view name, const task_options& opts) {
+  if (name.empty()) throw std::invalid_argument("systask: configure_task needs a task name");
+  validate(opts);
+  std::lock_guard lock(config_mutex);
+  // Options objects are kept until the registry dies: a run starting concurrently may hold the
+  // previous pointer. Reconfiguration is rare, so this costs little.
+  options_store.push_back(std::make_unique<task_options>(opts));
+  const task_options* stored = options_store.back().get();
+  configured.insert_or_assign(std::string(name), stored);
+  tasks.for_each([&](task_entry& e) {
+    if (e.name == name) e.options.store(stored, std::memory_order_release);
+  });
+}
+
+task_entry& registry_state::entry_for(std::string_view name, std::string_view uid) {
+  const std::string key = task_key(name, uid);
+  return *tasks.find_or_insert(key, [&] {
+    return std::make_unique<task_entry>(key, std::string(name), std::string(uid), options_for(name));
+  });
+}
+
+provider_state* registry_state::find_provider(std::string_view kind, std::int64_t id) const noexcept {
+  return providers.find(provider_key(kind, id));
+}
+
+bool registry_state::append(run_record& record, log_level level, std::string_view logger, std::string_view event,
+                            attributes attrs) noexcept {
+  char buf[limits::message_bytes];
+  const std::size_t n = render_message(buf, clock.wall_now(), level, logger, event, attrs);
+  if (!record.ring.append({buf, n})) return false;
+  const std::uint32_t bit = level_bit(level);
+  if (!(record.levels_seen.load(std::memory_order_relaxed) & bit)) {
+    record.levels_seen.fetch_or(bit, std::memory_order_relaxed);
+  }
+  return true;
+}
+
+run registry_state::start(const run_spec& spec) {
+  provider_state* provider = nullptr;
+  task_entry* entry = nullptr;
+  if (spec.provider) {
+    provider = find_provider(spec.provider->kind, spec.provider->id);
+    if (!provider) {
+      throw std::invalid_argument("systask: no provider registered as " + spec.provider->kind + " " +
+                                  std::to_string(spec.provider->id));
+    }
+    if ((!spec.name.empty() && spec.name != provider->info.task_name) ||
+        (!spec.uid.empty() && spec.uid != provider->info.uid)) {
+      throw std::invalid_argument("systask: a provider sync runs as " + provider->info.task_name + ":" +
+                                  provider->info.uid);
+    }
+    entry = provider->entry;
+  } else {
+    if (spec.name.empty()) throw std::invalid_argument("systask: a run needs a task name");
+    entry = &entry_for(make_safe_text(spec.name, limits::name_bytes), make_safe_text(spec.uid, limits::name_bytes));
+  }
+
+  const task_options* opts = entry->options.load(std::memory_order_acquire);
+  auto record = std::make_shared<run_record>(make_uuid_v4(), entry->name, entry->uid,
+                                             make_safe_text(spec.description, limits::description_bytes), entry,
+                                             provider, *opts, clock.wall_now(), clock.mono_now(), false);
+
+  std::shared_ptr<run_record> holder;
+  const bool started = update_view(*entry, [&](const task_view& current) -> std::unique_ptr<task_view> {
+    if (provider) {
+      for (const auto& r : current.running) {
+        if (r->provider == provider) {
+          holder = r;  // the lock is taken: do not start
+          return nullptr;
+        }
+      }
+    }
+    auto next = std::make_unique<task_view>(task_view{current.running, current.finished});
+    next->running.push_back(record);
+    return next;
+  });
+  if (!started) {
+    if (holder) append(*holder, log_level::info, holder->name, skipped_sync_event, {});
+    return run{};
+  }
+  records_held.fetch_add(1, std::memory_order_relaxed);
+  return run(std::move(record), shared_from_this());
+}
+
+void registry_state::prefill(const run_spec& spec) {
+  task_entry* entry = nullptr;
+  if (spec.provider) {
+    provider_state* provider = find_provider(spec.provider->kind, spec.provider->id);
+    if (!provider) throw std::invalid_argument("systask: no provider registered as " + spec.provider->kind);
+    entry = provider->entry;
+  } else {
+    if (spec.name.empty()) throw std::invalid_argument("systask: prefill needs a task name");
+    entry = &entry_for(make_safe_text(spec.name, limits::name_bytes), make_safe_text(spec.uid, limits::name_bytes));
+  }
+  const wall_time now = clock.wall_now();
+  auto record = std::make_shared<run_record>(make_uuid_v4(), entry->name, entry->uid,
+                                             make_safe_text(spec.description, limits::description_bytes), entry,
+                                             nullptr, *entry->options.load(std::memory_order_acquire), now,
+                                             clock.mono_now(), true);
+  const std::string message = render_log_event(now, log_level::info, entry->name, prefill_event);
+  record->ring.append(message);
+  record->ring.close();
+  record->finish_wall = now;
+  record->phase.store(run_record::finished, std::memory_order_release);
+  const bool added = update_view(*entry, [&](const task_view& current) -> std::unique_ptr<task_view> {
+    if (!current.running.empty() || !current.finished.empty()) return nullptr;
+    auto next = std::make_unique<task_view>();
+    next->finished.push_back(record);
+    return next;
+  });
+  if (added) records_held.fetch_add(1, std::memory_order_relaxed);
+}
+
+task_status registry_state::finish(run_record& record, task_status requested, std::string_view failure) noexcept {
+  int expected = run_record::running;
+  if (!record.phase.compare_exchange_strong(expected, run_record::finishing, std::memory_order_acq_rel)) {
+    return record.is_finished() ? record.status : task_status::unknown;
+  }
+  if (!failure.empty()) {
+    append(record, log_level::error, record.name, failure, {});
+    requested = task_status::error;
+  }
+  record.ring.close();
+
+  const std::uint32_t levels = record.levels_seen.load(std::memory_order_acquire);
+  task_status status = requested;
+  if (record.policy == status_policy::worst_message && rank(worst_of_messages(levels)) > rank(status)) {
+    status = worst_of_messages(levels);
+  }
+  record.status = status;
+  record.finish_wall = clock.wall_now();
+  record.duration = std::max(0.0, std::chrono::duration<double>(clock.mono_now() - record.start_mono).count());
+  const bool kept = record.keep_on_success || status != task_status::successful;
+  if (kept) record.expires = record.finish_wall + record.retention;
+
+  task_entry& entry = *record.entry;
+  entry.finished_by_status[static_cast<std::size_t>(status)].fetch_add(1, std::memory_order_relaxed);
+  entry.histogram[bucket_of(record.duration)].fetch_add(1, std::memory_order_relaxed);
+  entry.duration_sum.fetch_add(record.duration, std::memory_order_relaxed);
+  entry.dropped_messages.fetch_add(record.ring.dropped(), std::memory_order_relaxed);
+
+  if (provider_state* p = record.provider) {
+    if (status == task_status::successful) {
+      p->last_success_us.store(
+          std::chrono::floor<std::chrono::microseconds>(record.finish_wall.time_since_epoch()).count(),
+          std::memory_order_release);
+    }
+    p->last_outcome.store(static_cast<int>(outcome_of(status, levels)), std::memory_order_release);
+  }
+  record.phase.store(run_record::finished, std::memory_order_release);
+
+  std::size_t removed = 0;
+  const std::size_t depth = entry.options.load(std::memory_order_acquire)->history_depth;
+  try {
+    update_view(entry, [&](const task_view& current) {
+      auto next = std::make_unique<task_view>();
+      removed = 0;
+      for (const auto& r : current.running) {
+        if (r.get() != &record) next->running.push_back(r);
+      }
+      if (!kept) {
+        removed = current.finished.size() + 1;  // authentik deletes the task's records on success
+        return next;
+      }
+      for (const auto& r : current.running) {
+        if (r.get() == &record) next->finished.push_back(r);
+      }
+      for (const auto& r : current.finished) {
+        if (r->prefilled || next->finished.size() >= depth) {
+          ++removed;
+        } else {
+          next->finished.push_back(r);
+        }
+      }
+      return next;
+    });
+  } catch (...) {
+    // Out of memory while copying the view: the run stays in the running list, finished.
+    // Readers show it finished; the next update of this entry moves it.
+    return status;
+  }
+  records_held.fetch_sub(removed, std::memory_order_relaxed);
+  if (kept) schedule_expiry(entry, *record.expires);
+  return status;
+}
+
+void registry_state::try_reclaim(task_entry& entry) noexcept {
+  task_view* batch = entry.retired.exchange(nullptr, std::memory_order_acq_rel);
+  if (!batch) return;
+  // Every view in `batch` was unlinked (by a seq_cst CAS) before this load. A reader that is not
+  // counted here pinned after it, so it can only have loaded a newer view (see docs/architecture.md).
+  if (entry.readers.load(std::memory_order_seq_cst) == 0) {
+    while (batch) delete std::exchange(batch, batch->next_retired);
+    return;
+  }
+  task_view* tail = batch;
+  while (tail->next_retired) tail = tail->next_retired;
+  task_view* head = entry.retired.load(std::memory_order_relaxed);
+  do {
+    tail->next_retired = head;
+  } while (!entry.retired.compare_exchange_weak(head, batch, std::memory_order_release, std::memory_order_relaxed));
+  schedule_deferred_reclaim();
+}
+
+void registry_state::schedule_deferred_reclaim() noexcept {
+  if (closed.load(std::memory_order_acquire)) return;
+  if (deferred_pending_.exchange(true, std::memory_order_acq_rel)) return;
+  try {
+    auto timer = std::make_shared<boost::asio::steady_timer>(strand, std::chrono::milliseconds(2));
+    timer->async_wait([self = shared_from_this(), timer](const boost::system::error_code&) {
+      self->deferred_pending_.store(false, std::memory_order_release);
+      self->tasks.for_each([&](task_entry& e) {
+        if (e.retired.load(std::memory_order_acquire)) self->try_reclaim(e);
+      });
+    });
+  } catch (...) {
+    deferred_pending_.store(false, std::memory_order_release);  // retried at the next update
+  }
+}
+
+void registry_state::schedule_expiry(task_entry& entry, wall_time when) noexcept {
+  if (closed.load(std::memory_order_acquire)) return;
+  try {
+    boost::asio::post(strand, [self = shared_from_this(), e = &entry, when] {
+      if (self->stopped_) return;
+      self->deadlines_.push({when, e});
+      if (when < self->armed_for_) self->arm_timer();
+    });
+  } catch (...) {
+    // Without the timer the record still disappears from every read when it expires; only
+    // its memory waits for the next reclamation.
+  }
+}
+
+void registry_state::arm_timer() {
+  if (auto old = timer_.lock()) old->cancel();
+  if (stopped_ || deadlines_.empty()) {
+    armed_for_ = wall_time::max();
+    return;
+  }
+  armed_for_ = deadlines_.top().when;
+  const auto wait = std::max(armed_for_ - clock.wall_now(), wall_time::duration::zero());
+  auto timer = std::make_shared<boost::asio::steady_timer>(strand, std::chrono::ceil<std::chrono::nanoseconds>(wait));
+  timer_ = timer;
+  timer->async_wait([self = shared_from_this(), timer](const boost::system::error_code& ec) {
+    if (ec == boost::asio::error::operation_aborted || self->stopped_) return;
+    self->reclaim_expired_now();
+  });
+}
+
+void registry_state::reclaim_expired_now() {
+  const wall_time now = clock.wall_now();
+  std::vector<task_entry*> due;
+  while (!deadlines_.empty() && deadlines_.top().when <= now) {
+    due.push_back(deadlines_.top().entry);
+    deadlines_.pop();
+  }
+  std::sort(due.begin(), due.end());
+  due.erase(std::unique(due.begin(), due.end()), due.end());
+  for (task_entry* e : due) {
+    std::size_t removed = 0;
+    update_view(*e, [&](const task_view& current) -> std::unique_ptr<task_view> {
+      removed = 0;
+      auto next = std::make_unique<task_view>();
+      next->running = current.running;
+      for (const auto& r : current.finished) {
+        if (r->expired_at(now)) {
+          ++removed;
+        } else {
+          next->finished.push_back(r);
+        }
+      }
+      if (removed == 0) return nullptr;
+      return next;
+    });
+    records_held.fetch_sub(removed, std::memory_order_relaxed);
+  }
+  armed_for_ = wall_time::max();
+  arm_timer();
+}
+
+void registry_state::shutdown() {
+  stopped_ = true;
+  if (auto t = timer_.lock()) t->cancel();
+  deadlines_ = {};
+}
+
+}  // namespace systask::detail

@@ -1,0 +1,173 @@
+#pragma once
+
+#include "concurrent_index.hpp"
+#include "run_record.hpp"
+
+#include <systask/engine/registry.hpp>
+
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <queue>
+#include <string>
+#include <vector>
+
+namespace systask::detail {
+
+/// The runs of one task key at one instant. Immutable once published; replaced whole
+/// (copy-on-write) by start, finish and expiry.
+struct task_view {
+  std::vector<std::shared_ptr<run_record>> running;   // in start order
+  std::vector<std::shared_ptr<run_record>> finished;  // newest first
+  task_view* next_retired = nullptr;
+};
+
+/// One task key (name, uid). Lives as long as the registry state.
+struct task_entry {
+  task_entry(std::string key_, std::string name_, std::string uid_, const task_options* options_)
+      : key_text(std::move(key_)), name(std::move(name_)), uid(std::move(uid_)), options(options_) {}
+  ~task_entry();
+
+  std::string_view key() const noexcept { return key_text; }
+
+  const std::string key_text;
+  const std::string name;
+  const std::string uid;
+  std::atomic<const task_options*> options;
+
+  // Readers pin the entry while they copy pointers out of the current view; a replaced view is
+  // retired and freed only once nobody is pinned (see update_view / try_reclaim).
+  alignas(64) std::atomic<task_view*> view{new task_view};
+  alignas(64) std::atomic<std::uint64_t> readers{0};
+  std::atomic<task_view*> retired{nullptr};
+
+  // Cumulative counters (metrics), written by finishers.
+  alignas(64) std::atomic<std::uint64_t> finished_by_status[4]{};
+  std::atomic<std::uint64_t> histogram[duration_buckets.size() + 1]{};
+  std::atomic<double> duration_sum{0};
+  std::atomic<std::uint64_t> dropped_messages{0};
+};
+
+/// A registered provider. Its sync lock is "a running run of this provider is in its task
+/// entry's running list", so taking and releasing it is part of the same atomic view update that
+/// makes the run visible, and it cannot outlive the run.
+struct provider_state {
+  provider_state(std::string key_, provider_info info_, task_entry* entry_)
+      : key_text(std::move(key_)), info(std::move(info_)), entry(entry_) {}
+  std::string_view key() const noexcept { return key_text; }
+
+  const std::string key_text;
+  const provider_info info;
+  task_entry* const entry;
+  static constexpr std::int64_t none = INT64_MIN;
+  std::atomic<std::int64_t> last_success_us{none};  // wall time of the last successful finish
+  std::atomic<int> last_outcome{-1};                 // sync_outcome of the last finished run
+};
+
+/// Pins an entry for the duration of a read (see task_entry).
+class entry_pin {
+ public:
+  explicit entry_pin(task_entry& e) noexcept : e_(e) { e_.readers.fetch_add(1, std::memory_order_seq_cst); }
+  ~entry_pin() { e_.readers.fetch_sub(1, std::memory_order_release); }
+  entry_pin(const entry_pin&) = delete;
+  entry_pin& operator=(const entry_pin&) = delete;
+  const task_view& view() const noexcept { return *e_.view.load(std::memory_order_seq_cst); }
+
+ private:
+  task_entry& e_;
+};
+
+/// Everything a registry owns; shared by the registry, its run handles and pending handlers.
+class registry_state : public std::enable_shared_from_this<registry_state> {
+ public:
+  registry_state(registry::executor_type executor, registry_options options);
+
+  registry::executor_type executor;
+  boost::asio::strand<registry::executor_type> strand;
+  const registry_options options;
+  const clock_source& clock;
+
+  concurrent_index<task_entry> tasks;
+  concurrent_index<provider_state> providers;
+
+  task_entry& entry_for(std::string_view name, std::string_view uid);
+  provider_state* find_provider(std::string_view kind, std::int64_t id) const noexcept;
+  static std::string task_key(std::string_view name, std::string_view uid);
+  static std::string provider_key(std::string_view kind, std::int64_t id);
+
+  run start(const run_spec& spec);
+  void prefill(const run_spec& spec);
+  task_status finish(run_record& record, task_status requested, std::string_view failure) noexcept;
+  bool append(run_record& record, log_level level, std::string_view logger, std::string_view event,
+              attributes attrs) noexcept;
+
+  /// Replaces the entry's view with `make_next(current)` (nullptr: leave it). Lock-free.
+  template <class MakeNext>
+  bool update_view(task_entry& entry, MakeNext&& make_next);
+  /// Frees the entry's retired views if no reader is pinned; otherwise schedules a retry.
+  void try_reclaim(task_entry& entry) noexcept;
+
+  // Expiry, on the strand.
+  void schedule_expiry(task_entry& entry, wall_time when) noexcept;
+  void reclaim_expired_now();  // strand only
+  void shutdown();             // strand only
+
+  // Configuration (rare; a mutex among configuration calls only).
+  const task_options* options_for(std::string_view name);
+  void configure(std::string_view name, const task_options& options);
+  std::mutex config_mutex;
+  std::map<std::string, const task_options*, std::less<>> configured;
+  std::vector<std::unique_ptr<task_options>> options_store;
+
+  std::mutex runner_mutex;
+  std::map<std::string, registry::runner, std::less<>> runners;
+
+  std::atomic<std::uint64_t> records_held{0};
+  /// Set when the registry object is destroyed: from then on nothing is posted to the executor
+  /// (it may be shutting down), so runs finishing during the host's teardown stay safe.
+  std::atomic<bool> closed{false};
+
+ private:
+  void arm_timer();                 // strand only
+  void schedule_deferred_reclaim() noexcept;
+
+  struct deadline {
+    wall_time when;
+    task_entry* entry;
+    bool operator>(const deadline& o) const noexcept { return when > o.when; }
+  };
+  std::priority_queue<deadline, std::vector<deadline>, std::greater<>> deadlines_;  // strand only
+  std::weak_ptr<boost::asio::steady_timer> timer_;                                   // strand only
+  wall_time armed_for_ = wall_time::max();                                           // strand only
+  bool stopped_ = false;                                                             // strand only
+  std::atomic<bool> deferred_pending_{false};
+};
+
+template <class MakeNext>
+bool registry_state::update_view(task_entry& entry, MakeNext&& make_next) {
+  for (;;) {
+    {
+      entry_pin pin(entry);
+      task_view* current = entry.view.load(std::memory_order_seq_cst);
+      std::unique_ptr<task_view> next = make_next(*current);
+      if (!next) return false;
+      if (entry.view.compare_exchange_strong(current, next.get(), std::memory_order_seq_cst)) {
+        next.release();
+        task_view* head = entry.retired.load(std::memory_order_relaxed);
+        do {
+          current->next_retired = head;
+        } while (!entry.retired.compare_exchange_weak(head, current, std::memory_order_release,
+                                                      std::memory_order_relaxed));
+        break;
+      }
+    }
+  }
+  try_reclaim(entry);
+  return true;
+}
+
+}  // namespace systask::detail

@@ -1,0 +1,359 @@
+#include <systask/engine/render.hpp>
+
+#include "render_buffer.hpp"
+
+#include <systask/engine/limits.hpp>
+
+#include <algorithm>
+#include <charconv>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+
+namespace systask {
+namespace {
+
+constexpr std::size_t marker_length = sizeof(limits::truncation_marker) - 1;
+constexpr char replacement_char[] = "\xEF\xBF\xBD";  // U+FFFD
+
+bool is_continuation(unsigned char c, unsigned char lo = 0x80, unsigned char hi = 0xBF) noexcept {
+  return c >= lo && c <= hi;
+}
+
+// Length of the valid UTF-8 sequence at `p` (1..4), or 0 with `*skip` set to the length of
+// the maximal invalid subpart to replace with one U+FFFD.
+std::size_t utf8_sequence(const unsigned char* p, std::size_t avail, std::size_t* skip) noexcept {
+  const unsigned char b0 = p[0];
+  std::size_t need = 0;
+  unsigned char lo = 0x80, hi = 0xBF;
+  if (b0 < 0x80) return 1;
+  if (b0 >= 0xC2 && b0 <= 0xDF) {
+    need = 1;
+  } else if (b0 == 0xE0) {
+    need = 2, lo = 0xA0;
+  } else if ((b0 >= 0xE1 && b0 <= 0xEC) || b0 == 0xEE || b0 == 0xEF) {
+    need = 2;
+  } else if (b0 == 0xED) {
+    need = 2, hi = 0x9F;  // no UTF-16 surrogates
+  } else if (b0 == 0xF0) {
+    need = 3, lo = 0x90;  // no overlong forms
+  } else if (b0 >= 0xF1 && b0 <= 0xF3) {
+    need = 3;
+  } else if (b0 == 0xF4) {
+    need = 3, hi = 0x8F;  // nothing above U+10FFFF
+  } else {
+    *skip = 1;
+    return 0;
+  }
+  for (std::size_t k = 1; k <= need; ++k) {
+    const bool ok = k < avail && (k == 1 ? is_continuation(p[k], lo, hi) : is_continuation(p[k]));
+    if (!ok) {
+      *skip = k;
+      return 0;
+    }
+  }
+  return need + 1;
+}
+
+constexpr std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) noexcept {
+  y -= m <= 2;
+  const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const auto yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
+}
+
+void put_digits(char* out, std::uint64_t value, int width) noexcept {
+  for (int i = width - 1; i >= 0; --i) {
+    out[i] = static_cast<char>('0' + value % 10);
+    value /= 10;
+  }
+}
+
+}  // namespace
+
+void format_timestamp(wall_time t, char* out) noexcept {
+  using namespace std::chrono;
+  constexpr std::int64_t min_us = days_from_civil(0, 1, 1) * 86'400'000'000LL;
+  constexpr std::int64_t max_us = (days_from_civil(10000, 1, 1) * 86'400'000'000LL) - 1;
+  std::int64_t us = floor<microseconds>(t.time_since_epoch()).count();
+  us = std::clamp(us, min_us, max_us);
+  std::int64_t days = us / 86'400'000'000LL;
+  std::int64_t rem = us % 86'400'000'000LL;
+  if (rem < 0) {
+    rem += 86'400'000'000LL;
+    --days;
+  }
+  // civil_from_days (H. Hinnant), valid for the clamped range.
+  const std::int64_t z = days + 719468;
+  const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const auto doe = static_cast<unsigned>(z - era * 146097);
+  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const unsigned mp = (5 * doy + 2) / 153;
+  const unsigned d = doy - (153 * mp + 2) / 5 + 1;
+  const unsigned m = mp < 10 ? mp + 3 : mp - 9;
+  const std::int64_t y = static_cast<std::int64_t>(yoe) + era * 400 + (m <= 2);
+
+  const auto secs = static_cast<std::uint64_t>(rem / 1'000'000);
+  put_digits(out, static_cast<std::uint64_t>(y), 4);
+  out[4] = '-';
+  put_digits(out + 5, m, 2);
+  out[7] = '-';
+  put_digits(out + 8, d, 2);
+  out[10] = 'T';
+  put_digits(out + 11, secs / 3600, 2);
+  out[13] = ':';
+  put_digits(out + 14, (secs / 60) % 60, 2);
+  out[16] = ':';
+  put_digits(out + 17, secs % 60, 2);
+  out[19] = '.';
+  put_digits(out + 20, static_cast<std::uint64_t>(rem % 1'000'000), 6);
+  out[26] = 'Z';
+}
+
+std::string format_timestamp(wall_time t) {
+  std::string s(timestamp_length, '\0');
+  format_timestamp(t, s.data());
+  return s;
+}
+
+std::string make_safe_text(std::string_view text, std::size_t max_bytes) {
+  max_bytes = std::max(max_bytes, marker_length);
+  std::string out;
+  out.reserve(std::min(text.size(), max_bytes));
+  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+  std::size_t i = 0, safe = 0;
+  while (i < text.size()) {
+    std::size_t skip = 0;
+    const std::size_t len = utf8_sequence(p + i, text.size() - i, &skip);
+    const std::string_view piece = len ? text.substr(i, len) : std::string_view(replacement_char, 3);
+    if (out.size() + piece.size() > max_bytes) {
+      out.resize(safe);
+      out += limits::truncation_marker;
+      return out;
+    }
+    out += piece;
+    if (out.size() + marker_length <= max_bytes) safe = out.size();
+    i += len ? len : skip;
+  }
+  return out;
+}
+
+std::string render_log_event(wall_time timestamp, log_level level, std::string_view logger, std::string_view event,
+                             attributes attrs) {
+  std::string out(limits::message_bytes, '\0');
+  out.resize(detail::render_message(out.data(), timestamp, level, logger, event, attrs));
+  return out;
+}
+
+namespace detail {
+
+std::size_t write_escaped(std::string_view in, char* out, std::size_t budget, bool* cut) noexcept {
+  static constexpr char hex[] = "0123456789abcdef";
+  const auto* p = reinterpret_cast<const unsigned char*>(in.data());
+  const std::size_t n = in.size();
+  std::size_t i = 0, w = 0, safe = 0;
+  char tmp[6];
+  while (i < n) {
+    // Fast path: a run of printable ASCII that needs no escaping.
+    std::size_t run = i;
+    while (run < n && p[run] >= 0x20 && p[run] < 0x80 && p[run] != '"' && p[run] != '\\') ++run;
+    if (run > i) {
+      const std::size_t take = std::min(run - i, budget - w);
+      std::memcpy(out + w, p + i, take);
+      if (w + take + marker_length <= budget) {
+        safe = w + take;
+      } else if (w + marker_length <= budget) {
+        safe = budget - marker_length;  // every ASCII byte is a character boundary
+      }
+      w += take;
+      i += take;
+      if (i < run) break;  // budget exhausted inside the run
+      continue;
+    }
+    const char* piece = tmp;
+    std::size_t piece_len = 0, consumed = 1;
+    const unsigned char c = p[i];
+    if (c < 0x80) {
+      tmp[0] = '\\';
+      piece_len = 2;
+      switch (c) {
+        case '"': tmp[1] = '"'; break;
+        case '\\': tmp[1] = '\\'; break;
+        case '\b': tmp[1] = 'b'; break;
+        case '\f': tmp[1] = 'f'; break;
+        case '\n': tmp[1] = 'n'; break;
+        case '\r': tmp[1] = 'r'; break;
+        case '\t': tmp[1] = 't'; break;
+        default:
+          tmp[1] = 'u', tmp[2] = '0', tmp[3] = '0', tmp[4] = hex[c >> 4], tmp[5] = hex[c & 15];
+          piece_len = 6;
+      }
+    } else {
+      std::size_t skip = 0;
+      const std::size_t len = utf8_sequence(p + i, n - i, &skip);
+      if (len) {
+        piece = reinterpret_cast<const char*>(p + i);
+        piece_len = consumed = len;
+      } else {
+        piece = replacement_char;
+        piece_len = 3;
+        consumed = skip;
+      }
+    }
+    if (w + piece_len > budget) break;
+    std::memcpy(out + w, piece, piece_len);
+    w += piece_len;
+    i += consumed;
+    if (w + marker_length <= budget) safe = w;
+  }
+  if (i < n) {
+    std::memcpy(out + safe, limits::truncation_marker, marker_length);
+    if (cut) *cut = true;
+    return safe + marker_length;
+  }
+  return w;
+}
+
+namespace {
+
+// Writes attribute values with a byte limit and a depth limit. Whatever does not fit is left
+// out whole (and counted), so the output is always complete JSON.
+class attribute_writer {
+ public:
+  attribute_writer(char* out, std::size_t limit) noexcept : out_(out), limit_(limit) {}
+
+  std::size_t size() const noexcept { return w_; }
+  std::size_t omitted() const noexcept { return omitted_; }
+
+  bool put(std::string_view s) noexcept {
+    if (w_ + s.size() > limit_) return false;
+    std::memcpy(out_ + w_, s.data(), s.size());
+    w_ += s.size();
+    return true;
+  }
+
+  bool string(std::string_view s, std::size_t cap) noexcept {
+    // Always keep room for the quotes and a truncation marker, so a cut is visible.
+    if (w_ + 2 + marker_length > limit_) return false;
+    out_[w_++] = '"';
+    const std::size_t room = std::min(cap, limit_ - w_ - 1);
+    w_ += write_escaped(s, out_ + w_, room, nullptr);
+    out_[w_++] = '"';
+    return true;
+  }
+
+  bool value(const attribute_value& v, std::size_t depth) noexcept {
+    using k = attribute_value::kind;
+    char num[32];
+    switch (v.type()) {
+      case k::null: return put("null");
+      case k::boolean: return put(v.as_bool() ? "true" : "false");
+      case k::integer: return put({num, static_cast<std::size_t>(std::to_chars(num, num + 32, v.as_int()).ptr - num)});
+      case k::unsigned_integer:
+        return put({num, static_cast<std::size_t>(std::to_chars(num, num + 32, v.as_uint()).ptr - num)});
+      case k::floating:
+        if (!std::isfinite(v.as_double())) return put("null");
+        return put({num, static_cast<std::size_t>(std::to_chars(num, num + 32, v.as_double()).ptr - num)});
+      case k::string: return string(v.as_string(), limits::attribute_string_bytes);
+      case k::array:
+        if (depth >= limits::attribute_depth) return depth_limited();
+        return container('[', ']', v.as_array(), depth + 1, [&](const attribute_value& item, std::size_t d) {
+          return value(item, d);
+        });
+      case k::object:
+        if (depth >= limits::attribute_depth) return depth_limited();
+        return object(v.as_object(), depth + 1);
+    }
+    return false;
+  }
+
+  bool object(std::span<const attribute> members, std::size_t depth) noexcept {
+    return container('{', '}', members, depth, [&](const attribute& m, std::size_t d) {
+      return string(m.key, limits::attribute_key_bytes) && put(":") && value(m.value, d);
+    });
+  }
+
+  // Shrinks the usable limit, e.g. to keep room for a closing member.
+  void reserve(std::size_t n) noexcept { limit_ -= n; }
+  void release(std::size_t n) noexcept { limit_ += n; }
+
+ private:
+  bool depth_limited() noexcept {
+    ++omitted_;
+    return string("\xE2\x80\xA6(depth limit)", limits::attribute_string_bytes);
+  }
+
+  template <class Item, class WriteItem>
+  bool container(char open, char close, std::span<const Item> items, std::size_t depth, WriteItem write_item) noexcept {
+    if (w_ + 2 > limit_) return false;
+    out_[w_++] = open;
+    --limit_;  // room for the closing bracket
+    bool first = true;
+    for (const Item& item : items) {
+      const std::size_t mark = w_;
+      const std::size_t omitted_before = omitted_;
+      if ((first || put(",")) && write_item(item, depth)) {
+        first = false;
+      } else {
+        w_ = mark;
+        omitted_ = omitted_before + 1;
+      }
+    }
+    ++limit_;
+    out_[w_++] = close;
+    return true;
+  }
+
+  char* out_;
+  std::size_t limit_;
+  std::size_t w_ = 0;
+  std::size_t omitted_ = 0;
+};
+
+std::size_t put_literal(char* out, std::string_view s) noexcept {
+  std::memcpy(out, s.data(), s.size());
+  return s.size();
+}
+
+}  // namespace
+
+std::size_t render_message(char* out, wall_time timestamp, log_level level, std::string_view logger,
+                           std::string_view event, attributes attrs) noexcept {
+  std::size_t w = put_literal(out, "{\"timestamp\":\"");
+  format_timestamp(timestamp, out + w);
+  w += timestamp_length;
+  w += put_literal(out + w, "\",\"log_level\":\"");
+  w += put_literal(out + w, to_string(level));
+  w += put_literal(out + w, "\",\"logger\":\"");
+  w += write_escaped(logger, out + w, limits::logger_bytes, nullptr);
+  w += put_literal(out + w, "\",\"event\":\"");
+  w += write_escaped(event, out + w, limits::event_bytes, nullptr);
+  w += put_literal(out + w, "\",\"attributes\":");
+
+  constexpr std::string_view truncated_key = ",\"systask_truncated\":";
+  constexpr std::size_t reserve = truncated_key.size() + 20;
+  attribute_writer aw(out + w, limits::attributes_bytes);
+  aw.reserve(reserve);
+  aw.object(attrs, 1);
+  aw.release(reserve);
+  std::size_t n = aw.size();
+  if (aw.omitted() > 0) {
+    // Reopen the object to add the count of what was left out.
+    --n;
+    if (n > 1) n += put_literal(out + w + n, truncated_key);
+    else n += put_literal(out + w + n, truncated_key.substr(1));
+    char num[24];
+    const auto len = static_cast<std::size_t>(std::to_chars(num, num + 24, aw.omitted()).ptr - num);
+    n += put_literal(out + w + n, {num, len});
+    out[w + n++] = '}';
+  }
+  w += n;
+  out[w++] = '}';
+  return w;
+}
+
+}  // namespace detail
+}  // namespace systask

@@ -1,0 +1,100 @@
+#include <systask/engine/registry.hpp>
+
+#include "engine_fixture.hpp"
+
+#include <gtest/gtest.h>
+
+namespace {
+
+using namespace std::chrono_literals;
+using namespace systask;
+using systask::test::engine_fixture;
+
+TEST(Expiry, ExpiredRunsVanishFromEveryReadAtOnce) {
+  engine_fixture f;
+  f.reg.register_provider("scim", 3, "Acme SCIM");
+  run r = f.reg.start(f.reg.sync_spec("scim", 3));
+  const std::string uuid(r.uuid());
+  r.finish(task_status::successful);
+  f.clock->advance(6h - 1us);
+  EXPECT_EQ(f.reg.sync_status("scim", 3)->tasks.size(), 1u);
+  f.clock->advance(1us);  // exactly at `expires`
+  EXPECT_TRUE(f.reg.sync_status("scim", 3)->tasks.empty());
+  EXPECT_TRUE(f.reg.tasks("scim_sync", "acme-scim").empty());
+  EXPECT_TRUE(f.reg.list_tasks().empty());
+  EXPECT_FALSE(f.reg.find_task(uuid));
+  EXPECT_EQ(f.reg.records_held(), 1u) << "hidden at once, reclaimed later";
+}
+
+TEST(Expiry, RetentionIsPerTask) {
+  engine_fixture f;
+  task_options shortlived;
+  shortlived.retention = 10s;
+  f.reg.configure_task("short", shortlived);
+  f.reg.start({.name = "short"}).finish(task_status::successful);
+  f.reg.start({.name = "long"}).finish(task_status::successful);
+  EXPECT_EQ(*f.reg.tasks("short", "")[0].expires(), f.clock->wall_now() + 10s);
+  f.clock->advance(11s);
+  EXPECT_TRUE(f.reg.tasks("short", "").empty());
+  EXPECT_EQ(f.reg.tasks("long", "").size(), 1u);
+}
+
+TEST(Expiry, ReclamationFreesExpiredRecordsOnTheExecutor) {
+  engine_fixture f;
+  task_options o;
+  o.history_depth = 4;
+  o.retention = 60s;
+  f.reg.configure_task("t", o);
+  for (int i = 0; i < 3; ++i) {
+    f.reg.start({.name = "t"}).finish(task_status::successful);
+    f.clock->advance(30s);
+  }
+  EXPECT_EQ(f.reg.records_held(), 3u);
+  EXPECT_EQ(*f.reg.next_expiry(), f.clock->wall_now() - 90s + 60s);
+  f.io.poll();  // the finishes scheduled their deadlines on the strand
+  f.reg.reclaim_expired();
+  f.io.poll();
+  EXPECT_EQ(f.reg.records_held(), 1u) << "the runs finished 90 s and 60 s ago expired (expires <= now)";
+  f.clock->advance(60s);
+  f.reg.reclaim_expired();
+  f.io.poll();
+  EXPECT_EQ(f.reg.records_held(), 0u);
+  EXPECT_FALSE(f.reg.next_expiry());
+}
+
+TEST(Expiry, TimerFiresForTheEarliestDeadlineWithoutPolling) {
+  // Real time here, but only milliseconds: the timer must reclaim by itself.
+  boost::asio::io_context io;
+  task_options o;
+  o.retention = 0s;
+  registry reg(io, registry_options{o, system_clocks()});
+  reg.start({.name = "t"}).finish(task_status::successful);
+  EXPECT_EQ(reg.records_held(), 1u);
+  io.run_for(200ms);
+  EXPECT_EQ(reg.records_held(), 0u);
+}
+
+TEST(Expiry, PrefilledRecordsNeverExpire) {
+  engine_fixture f;
+  f.reg.prefill({.name = "t"});
+  f.clock->advance(24h * 365);
+  EXPECT_EQ(f.reg.tasks("t", "").size(), 1u);
+  EXPECT_FALSE(f.reg.next_expiry());
+}
+
+TEST(Expiry, RecordsHeldByReadersSurviveReclamation) {
+  engine_fixture f;
+  run r = f.reg.start({.name = "t"});
+  r.info("kept alive by the reader");
+  r.finish(task_status::successful);
+  const auto held = f.reg.tasks("t", "");
+  f.clock->advance(7h);
+  f.io.poll();
+  f.reg.reclaim_expired();
+  f.io.poll();
+  EXPECT_EQ(f.reg.records_held(), 0u);
+  ASSERT_EQ(held.size(), 1u);
+  EXPECT_NE(f.messages_of(held[0]).find("kept alive by the reader"), std::string::npos);
+}
+
+}  // namespace

@@ -1,0 +1,113 @@
+#include "message_ring.hpp"
+
+#include "stress_message.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+namespace {
+
+using systask::overflow_policy;
+using systask::detail::message_ring;
+using namespace systask::test;
+
+std::vector<stress_message> read_all(const message_ring& ring) {
+  std::string out;
+  ring.copy_to(out, false);
+  std::vector<stress_message> got;
+  for_each_object(out, [&](std::string_view m) {
+    auto parsed = check_stress_message(m);
+    EXPECT_TRUE(parsed.has_value()) << "torn or malformed: " << m;
+    if (parsed) got.push_back(*parsed);
+  });
+  return got;
+}
+
+struct ring_case {
+  std::size_t capacity;
+  overflow_policy policy;
+};
+
+class RingLoss : public ::testing::TestWithParam<ring_case> {};
+
+TEST_P(RingLoss, CountsEveryLostMessageExactly) {
+  const auto [capacity, policy] = GetParam();
+  message_ring ring(capacity, policy);
+  for (const std::uint64_t total : {capacity - 1, capacity, capacity + 1, 3 * capacity + 5}) {
+    message_ring r(capacity, policy);
+    for (std::uint64_t i = 0; i < total; ++i) ASSERT_TRUE(r.append(make_stress_message(0, i)));
+    const auto got = read_all(r);
+    EXPECT_EQ(r.appended(), total);
+    EXPECT_EQ(got.size(), std::min<std::uint64_t>(total, capacity));
+    EXPECT_EQ(r.appended(), got.size() + r.dropped()) << "appended = retained + dropped";
+    // overwrite_oldest keeps the newest, drop_newest the oldest, both in append order.
+    const std::uint64_t first = policy == overflow_policy::overwrite_oldest && total > capacity ? total - capacity : 0;
+    for (std::size_t i = 0; i < got.size(); ++i) EXPECT_EQ(got[i].seq, first + i);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(CapacitiesAndPolicies, RingLoss,
+                         ::testing::Values(ring_case{1, overflow_policy::overwrite_oldest},
+                                           ring_case{2, overflow_policy::overwrite_oldest},
+                                           ring_case{64, overflow_policy::overwrite_oldest},
+                                           ring_case{4096, overflow_policy::overwrite_oldest},
+                                           ring_case{1, overflow_policy::drop_newest},
+                                           ring_case{2, overflow_policy::drop_newest},
+                                           ring_case{64, overflow_policy::drop_newest},
+                                           ring_case{4096, overflow_policy::drop_newest}),
+                         [](const auto& info) {
+                           return std::to_string(info.param.capacity) +
+                                  (info.param.policy == overflow_policy::overwrite_oldest ? "_overwrite" : "_drop");
+                         });
+
+TEST(Ring, RoundsCapacityUpToAPowerOfTwo) {
+  EXPECT_EQ(message_ring(0, overflow_policy::overwrite_oldest).capacity(), 1u);
+  EXPECT_EQ(message_ring(3, overflow_policy::overwrite_oldest).capacity(), 4u);
+  EXPECT_EQ(message_ring(4096, overflow_policy::overwrite_oldest).capacity(), 4096u);
+}
+
+TEST(Ring, StoresMessagesLongerThanTheInlinePartWhole) {
+  message_ring ring(4, overflow_policy::overwrite_oldest);
+  const std::string big = "{\"x\":\"" + std::string(5000, 'y') + "\"}";
+  const std::string small = "{\"x\":1}";
+  ASSERT_TRUE(ring.append(big));
+  ASSERT_TRUE(ring.append(small));
+  ASSERT_TRUE(ring.append(big));
+  std::string out;
+  EXPECT_EQ(ring.copy_to(out, false), 3u);
+  EXPECT_EQ(out, big + "," + small + "," + big);
+}
+
+TEST(Ring, ReusesASlotFromLongToShortMessages) {
+  message_ring ring(1, overflow_policy::overwrite_oldest);
+  ring.append("{\"x\":\"" + std::string(1000, 'y') + "\"}");
+  ring.append("{\"x\":2}");
+  std::string out;
+  ring.copy_to(out, false);
+  EXPECT_EQ(out, "{\"x\":2}");
+  EXPECT_EQ(ring.dropped(), 1u);
+}
+
+TEST(Ring, RejectsAppendsAfterCloseWithoutCountingThem) {
+  message_ring ring(8, overflow_policy::overwrite_oldest);
+  ASSERT_TRUE(ring.append("{}"));
+  ring.close();
+  EXPECT_FALSE(ring.append("{}"));
+  EXPECT_FALSE(ring.append("{}"));
+  EXPECT_EQ(ring.appended(), 1u);
+  EXPECT_EQ(ring.dropped(), 0u);
+  std::string out;
+  EXPECT_EQ(ring.copy_to(out, true), 1u);
+  EXPECT_EQ(out, ",{}");
+}
+
+TEST(Ring, EmptyRingCopiesNothing) {
+  message_ring ring(4096, overflow_policy::overwrite_oldest);
+  std::string out;
+  EXPECT_EQ(ring.copy_to(out, false), 0u);
+  EXPECT_TRUE(out.empty());
+}
+
+}  // namespace

@@ -1,0 +1,198 @@
+#include <systask/engine/render.hpp>
+
+#include "json_check.hpp"
+#include "render_buffer.hpp"
+
+#include <systask/engine/limits.hpp>
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+#include <string>
+
+namespace {
+
+using namespace std::chrono;
+using systask::attribute;
+using systask::log_level;
+using systask::render_log_event;
+using systask::test::parses_as_json;
+
+const systask::wall_time t0 = systask::wall_time{seconds{1'722'268'288}} + nanoseconds{71'123'999};
+const std::string prefix = R"({"timestamp":"2024-07-29T15:51:28.071123Z","log_level":"warning","logger":"L","event":")";
+
+std::string event_of(std::string_view text) { return render_log_event(t0, log_level::warning, "L", text); }
+std::string expected_event(std::string_view escaped) {
+  return prefix + std::string(escaped) + R"(","attributes":{}})";
+}
+
+TEST(Timestamp, TruncatesToMicroseconds) { EXPECT_EQ(systask::format_timestamp(t0), "2024-07-29T15:51:28.071123Z"); }
+
+TEST(Timestamp, EpochAndBeforeEpoch) {
+  EXPECT_EQ(systask::format_timestamp(systask::wall_time{}), "1970-01-01T00:00:00.000000Z");
+  EXPECT_EQ(systask::format_timestamp(systask::wall_time{} - nanoseconds{1}), "1969-12-31T23:59:59.999999Z");
+  EXPECT_EQ(systask::format_timestamp(systask::wall_time{} + days{11016}), "2000-02-29T00:00:00.000000Z");
+}
+
+TEST(Timestamp, ClampsToFourDigitYears) {
+  EXPECT_EQ(systask::format_timestamp(systask::wall_time::max()), "2262-04-11T23:47:16.854775Z");
+  EXPECT_EQ(systask::format_timestamp(systask::wall_time::min()), "1677-09-21T00:12:43.145224Z");
+  const auto far = time_point_cast<microseconds>(sys_days{year{9999} / 12 / 31}) + hours{30};
+  char buf[systask::timestamp_length];
+  systask::format_timestamp(time_point_cast<systask::wall_time::duration>(sys_days{year{2000} / 1 / 1}), buf);
+  EXPECT_EQ(std::string(buf, sizeof buf), "2000-01-01T00:00:00.000000Z");
+  (void)far;  // beyond system_clock's range with nanosecond ticks; the clamp is covered by min/max above
+}
+
+TEST(Render, GoldenMessageWithAttributes) {
+  const std::string got = render_log_event(t0, log_level::warning, "Google Workspace Provider@authentik.core.models.User",
+                                           "Failed to sync user alice",
+                                           {{"obj", "alice"}, {"attempt", 3}, {"retry", true}, {"ratio", 0.5},
+                                            {"none", nullptr}, {"ids", systask::array{1, 2u, "three"}},
+                                            {"user", systask::object{{"pk", -7}}}});
+  EXPECT_EQ(got,
+            R"({"timestamp":"2024-07-29T15:51:28.071123Z","log_level":"warning",)"
+            R"("logger":"Google Workspace Provider@authentik.core.models.User","event":"Failed to sync user alice",)"
+            R"("attributes":{"obj":"alice","attempt":3,"retry":true,"ratio":0.5,"none":null,"ids":[1,2,"three"],)"
+            R"("user":{"pk":-7}}})");
+  EXPECT_TRUE(parses_as_json(got));
+}
+
+TEST(Render, EveryLevelName) {
+  for (auto level : {log_level::critical, log_level::exception, log_level::error, log_level::warn, log_level::warning,
+                     log_level::info, log_level::debug, log_level::notset}) {
+    const std::string got = render_log_event(t0, level, "L", "e");
+    EXPECT_NE(got.find("\"log_level\":\"" + std::string(systask::to_string(level)) + "\""), std::string::npos);
+    EXPECT_TRUE(parses_as_json(got));
+  }
+}
+
+TEST(Render, EscapesControlCharactersQuotesAndBackslashes) {
+  const std::string got = event_of(std::string("a\"b\\c\n\t\r\b\f\x01\x1f\x7f", 13));
+  EXPECT_EQ(got, expected_event(R"(a\"b\\c\n\t\r\b\f\u0001\u001f)" "\x7f"));
+  EXPECT_TRUE(parses_as_json(got));
+}
+
+TEST(Render, KeepsEmbeddedNulAsEscape) {
+  const std::string got = event_of(std::string("a\0b", 3));
+  EXPECT_EQ(got, expected_event(R"(a\u0000b)"));
+}
+
+TEST(Render, RepairsInvalidUtf8WithReplacementCharacters) {
+  const std::string fffd = "\xEF\xBF\xBD";
+  // Lone continuation byte, invalid lead bytes, overlong encoding, surrogate, truncated sequence.
+  EXPECT_EQ(event_of("a\x80z"), expected_event("a" + fffd + "z"));
+  EXPECT_EQ(event_of("\xFF\xFE"), expected_event(fffd + fffd));
+  EXPECT_EQ(event_of("\xC0\xAF"), expected_event(fffd + fffd));
+  EXPECT_EQ(event_of("\xED\xA0\x80"), expected_event(fffd + fffd + fffd));
+  EXPECT_EQ(event_of("ok\xE2\x82"), expected_event("ok" + fffd));
+  EXPECT_EQ(event_of("\xF4\x90\x80\x80"), expected_event(fffd + fffd + fffd + fffd));
+  // Valid multi-byte characters pass through untouched.
+  EXPECT_EQ(event_of("caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80"), expected_event("caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80"));
+  for (const char* s : {"a\x80z", "\xFF\xFE", "\xC0\xAF", "\xED\xA0\x80", "ok\xE2\x82"}) EXPECT_TRUE(parses_as_json(event_of(s)));
+}
+
+TEST(Render, NonFiniteNumbersBecomeNull) {
+  const std::string got = render_log_event(t0, log_level::info, "L", "e",
+                                           {{"nan", std::nan("")}, {"inf", std::numeric_limits<double>::infinity()},
+                                            {"ninf", -std::numeric_limits<float>::infinity()}});
+  EXPECT_NE(got.find(R"("attributes":{"nan":null,"inf":null,"ninf":null})"), std::string::npos) << got;
+  EXPECT_TRUE(parses_as_json(got));
+}
+
+TEST(Render, IntegerExtremesAndShortestDoubles) {
+  const std::string got = render_log_event(
+      t0, log_level::info, "L", "e",
+      {{"min", std::numeric_limits<std::int64_t>::min()}, {"umax", std::numeric_limits<std::uint64_t>::max()},
+       {"tenth", 0.1}, {"negzero", -0.0}, {"big", 1e300}});
+  EXPECT_NE(got.find(R"({"min":-9223372036854775808,"umax":18446744073709551615,"tenth":0.1,"negzero":-0,"big":1e+300})"),
+            std::string::npos)
+      << got;
+  EXPECT_TRUE(parses_as_json(got));
+}
+
+TEST(Render, CutsOverlongEventAndMarksIt) {
+  const std::string got = event_of(std::string(10'000, 'x'));
+  const std::string marker = systask::limits::truncation_marker;
+  const std::size_t kept = systask::limits::event_bytes - marker.size();
+  EXPECT_EQ(got, expected_event(std::string(kept, 'x') + marker));
+  EXPECT_TRUE(parses_as_json(got));
+}
+
+TEST(Render, CutNeverSplitsACharacterOrAnEscape) {
+  // 4-byte characters and 6-byte escapes, so that the limit falls inside one.
+  for (const std::string& unit : {std::string("\xF0\x9F\x98\x80"), std::string("\x01")}) {
+    std::string text;
+    for (int i = 0; i < 3000; ++i) text += unit;
+    const std::string got = event_of(text);
+    EXPECT_TRUE(parses_as_json(got));
+    EXPECT_NE(got.find(std::string(systask::limits::truncation_marker) + "\",\"attributes\""), std::string::npos);
+  }
+}
+
+TEST(Render, CutsOverlongLoggerAndAttributeStrings) {
+  const std::string got = render_log_event(t0, log_level::info, std::string(1000, 'l'), "e",
+                                           {{"s", std::string(5000, 's')}, {std::string(500, 'k'), 1}});
+  EXPECT_TRUE(parses_as_json(got));
+  auto doc = systask::test::parse(got);
+  const std::string marker = systask::limits::truncation_marker;
+  EXPECT_EQ(doc["logger"].GetStringLength(), systask::limits::logger_bytes);
+  EXPECT_EQ(std::string(doc["attributes"]["s"].GetString()),
+            std::string(systask::limits::attribute_string_bytes - marker.size(), 's') + marker);
+  EXPECT_TRUE(doc["attributes"].HasMember((std::string(systask::limits::attribute_key_bytes - marker.size(), 'k') + marker).c_str()));
+}
+
+TEST(Render, ReplacesTooDeepValuesAndCountsThem) {
+  // Depth 1 is the attributes object itself, so the object under d8 is at depth 8 (kept) and
+  // the one under d9 would be at depth 9 (replaced).
+  const std::string got = render_log_event(
+      t0, log_level::info, "L", "e",
+      {{"d2", systask::object{{"d3", systask::object{{"d4", systask::object{{"d5", systask::object{{"d6", systask::object{
+                {"d7", systask::object{{"d8", systask::object{{"d9", systask::object{{"d10", 1}}}}}}}}}}}}}}}}}});
+  EXPECT_TRUE(parses_as_json(got));
+  EXPECT_NE(got.find(R"x({"d8":{"d9":"…(depth limit)"}}}}}}},"systask_truncated":1})x"), std::string::npos) << got;
+}
+
+TEST(Render, LeavesOutMembersBeyondTheAttributeBudgetAndCountsThem) {
+  std::vector<std::string> keys;
+  for (int i = 0; i < 100; ++i) keys.push_back("key" + std::to_string(i));
+  const std::string value(100, 'v');
+  std::vector<attribute> attrs;
+  for (const auto& k : keys) attrs.push_back({k, value});
+  const std::string got = render_log_event(t0, log_level::info, "L", "e", systask::attributes{attrs});
+  EXPECT_TRUE(parses_as_json(got));
+  auto doc = systask::test::parse(got);
+  const auto& a = doc["attributes"];
+  ASSERT_TRUE(a.HasMember("systask_truncated"));
+  const auto kept = a.MemberCount() - 1;
+  EXPECT_EQ(kept + a["systask_truncated"].GetUint64(), 100u);
+  EXPECT_GT(kept, 30u);
+  EXPECT_LE(got.size(), systask::limits::message_bytes);
+}
+
+TEST(Render, WorstCaseInputStaysWithinTheMessageBound) {
+  const std::string evil(20'000, '\x01');
+  std::vector<attribute> attrs;
+  for (int i = 0; i < 200; ++i) attrs.push_back({evil, evil});
+  const std::string got = render_log_event(t0, log_level::critical, evil, evil, systask::attributes{attrs});
+  EXPECT_TRUE(parses_as_json(got));
+  EXPECT_LE(got.size(), systask::limits::message_bytes);
+}
+
+TEST(SafeText, RepairsAndCuts) {
+  EXPECT_EQ(systask::make_safe_text("plain", 10), "plain");
+  EXPECT_EQ(systask::make_safe_text("a\xFF", 10), "a\xEF\xBF\xBD");
+  const std::string marker = systask::limits::truncation_marker;
+  EXPECT_EQ(systask::make_safe_text(std::string(100, 'n'), 20), std::string(20 - marker.size(), 'n') + marker);
+  EXPECT_EQ(systask::make_safe_text(std::string(20, 'n'), 20), std::string(20, 'n'));
+}
+
+TEST(Enums, NamesComeFromDescribe) {
+  EXPECT_EQ(systask::to_string(systask::task_status::successful), "successful");
+  EXPECT_EQ(systask::to_string(log_level::warn), "warn");
+  EXPECT_EQ(systask::from_string<systask::task_status>("error"), systask::task_status::error);
+  EXPECT_EQ(systask::from_string<systask::task_status>("bogus"), std::nullopt);
+}
+
+}  // namespace

@@ -1,0 +1,83 @@
+// Snapshot consistency under load: writers append to provider syncs that start and finish
+// continuously while readers take sync statuses; every snapshot must be well-formed.
+
+#include <systask/engine/registry.hpp>
+
+#include "engine_fixture.hpp"
+#include "stress_message.hpp"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+
+namespace {
+
+using namespace std::chrono_literals;
+using namespace systask;
+
+TEST(SnapshotStress, ReadersAlwaysSeeWholeRunsAndWholeMessages) {
+  boost::asio::io_context io;
+  task_options o;
+  o.history_depth = 4;
+  o.max_messages = 64;
+  o.retention = 0s;  // everything expires as soon as it finishes: reads race with expiry too
+  registry reg(io, registry_options{o, system_clocks()});
+  reg.configure_task("scim_sync", [] {
+    task_options kept;
+    kept.history_depth = 4;
+    kept.max_messages = 64;
+    return kept;
+  }());
+  reg.register_provider("scim", 3, "Acme SCIM");
+  reg.register_provider("google_workspace", 1, "Acme Google Workspace");
+
+  std::atomic<bool> stop{false};
+  std::atomic<std::uint64_t> runs{0}, snapshots{0}, bad{0};
+  auto writer = [&](const char* kind, std::int64_t id) {
+    unsigned n = 0;
+    while (!stop.load()) {
+      run r = reg.start(reg.sync_spec(kind, id));
+      if (!r) continue;
+      for (int i = 0; i < 100; ++i) r.info("page", {{"n", i}, {"run", n}});
+      r.finish(n % 3 ? task_status::successful : task_status::warning);
+      ++n;
+      runs.fetch_add(1);
+    }
+  };
+  auto reader = [&] {
+    while (!stop.load()) {
+      for (auto [kind, id] : {std::pair{"scim", 3}, std::pair{"google_workspace", 1}}) {
+        const auto st = reg.sync_status(kind, id, true);
+        for (const auto& t : st->tasks) {
+          if (!t.running() && (t.duration() < 0 || t.status() == task_status::unknown || !t.expires())) bad.fetch_add(1);
+          if (t.running() && t.status() != task_status::unknown) bad.fetch_add(1);
+          std::string msgs;
+          t.write_messages_json(msgs);
+          if (!systask::test::parses_as_json(msgs)) bad.fetch_add(1);
+        }
+        snapshots.fetch_add(1);
+      }
+    }
+  };
+  std::thread reclaimer([&] {
+    while (!stop.load()) {
+      io.restart();
+      io.run_for(1ms);
+    }
+  });
+  std::vector<std::thread> threads;
+  threads.emplace_back(writer, "scim", 3);
+  threads.emplace_back(writer, "google_workspace", 1);
+  threads.emplace_back(reader);
+  threads.emplace_back(reader);
+  std::this_thread::sleep_for(1500ms);
+  stop.store(true);
+  for (auto& t : threads) t.join();
+  reclaimer.join();
+  EXPECT_EQ(bad.load(), 0u);
+  EXPECT_GT(runs.load(), 10u);
+  EXPECT_GT(snapshots.load(), 10u);
+}
+
+}  // namespace

@@ -1,0 +1,44 @@
+#pragma once
+
+// Test helper: a registry on its own io_context with a manual clock, so no test sleeps.
+
+#include <systask/engine.hpp>
+
+#include "json_check.hpp"
+
+#include <boost/asio/io_context.hpp>
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+namespace systask::test {
+
+struct engine_fixture {
+  explicit engine_fixture(task_options defaults = {})
+      : clock(std::make_shared<manual_clock>()), reg(io, registry_options{defaults, clock}) {}
+
+  std::string messages_of(const task_record& r) const {
+    std::string out;
+    r.write_messages_json(out);
+    return out;
+  }
+
+  /// Runs handlers until `done()` holds (or 10 s pass). `io.run()` would not return: the
+  /// registry keeps its expiry timer pending while records await expiry.
+  template <class Pred>
+  bool run_until(Pred done) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (!done() && std::chrono::steady_clock::now() < deadline) {
+      io.restart();
+      io.run_one_for(std::chrono::milliseconds(10));
+    }
+    return done();
+  }
+
+  boost::asio::io_context io;
+  std::shared_ptr<manual_clock> clock;
+  registry reg;
+};
+
+}  // namespace systask::test
