@@ -1,0 +1,104 @@
+#pragma once
+
+#include <systask/api/auth.hpp>
+#include <systask/engine/attribute.hpp>
+#include <systask/engine/enums.hpp>
+#include <systask/engine/registry.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <initializer_list>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace systask::api {
+
+/// One HTTP request, transport-free. The views must stay valid during `facade::handle`.
+struct request {
+  std::string_view method;                                          ///< "GET", "POST", ...
+  std::string_view path;                                            ///< "/api/v3/events/system_tasks/", not decoded
+  std::string_view query;                                           ///< after '?', not decoded; "" for none
+  std::vector<std::pair<std::string_view, std::string_view>> headers;  ///< names in any case
+  std::string_view body;
+
+  /// Splits a request target ("/path?query") into path and query.
+  static request from_target(std::string_view method, std::string_view target);
+  /// The first header named `name` (case-insensitive), or "" when absent.
+  std::string_view header(std::string_view name) const noexcept;
+};
+
+/// One HTTP response: status, content type, extra headers (e.g. `Allow`) and body.
+struct response {
+  int status = 200;
+  std::string content_type = "application/json; charset=utf-8";
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+};
+
+/// What a sync-object request asks for.
+struct sync_object_request {
+  provider_info provider;
+  std::string sync_object_model;  ///< "authentik.core.models.User" or "authentik.core.models.Group"
+  std::string sync_object_id;
+  bool override_dry_run = false;
+};
+
+/// Collects the LogEvents a sync-object handler produces (rendered at once, as the engine does).
+class sync_object_log {
+ public:
+  /// Appends one message. Not thread-safe: one handler call owns it.
+  void log(log_level level, std::string_view logger, std::string_view event,
+           std::initializer_list<attribute> attrs = {});
+  void log(log_level level, std::string_view logger, std::string_view event, attributes attrs);
+  const std::vector<std::string>& events() const noexcept { return events_; }
+
+  explicit sync_object_log(const clock_source& clock) noexcept : clock_(&clock) {}
+
+ private:
+  const clock_source* clock_;
+  std::vector<std::string> events_;
+};
+
+/// Syncs one object now and logs what happened. May throw: the exception's text becomes an
+/// `error` LogEvent of the response.
+using sync_object_handler = std::function<void(const sync_object_request&, sync_object_log&)>;
+
+/// Options of the facade. Plain struct; every field defaulted.
+struct facade_options {
+  /// Decides who a bearer token belongs to. Null: every API request is refused with 403.
+  std::shared_ptr<const token_authority> tokens;
+  /// `GET /metrics` needs a token too (any authenticated principal).
+  bool metrics_require_token = false;
+  /// One handler per provider kind for `POST .../sync/object/`.
+  std::map<std::string, sync_object_handler, std::less<>> sync_object_handlers;
+};
+
+/// The authentik-compatible API over one registry, as a pure function from request to response.
+/// `handle` may be called from any number of threads at once; it never throws and never blocks
+/// the engine's writers (reads are lock-free snapshots).
+class facade {
+ public:
+  facade(registry& reg, facade_options options);
+
+  /// Answers one request with a status from the contract and a JSON body (or an empty body for
+  /// 204, and Prometheus text for /metrics).
+  response handle(const request& req) const noexcept;
+
+  registry& get_registry() const noexcept { return *registry_; }
+
+ private:
+  registry* registry_;
+  facade_options options_;
+};
+
+/// The registry's metrics in Prometheus text exposition format 0.0.4.
+std::string render_metrics(const registry& reg);
+
+/// The provider kinds the sync routes serve.
+inline constexpr std::string_view provider_kinds[] = {"google_workspace", "microsoft_entra", "scim"};
+
+}  // namespace systask::api

@@ -1,0 +1,299 @@
+#include <systask/api/facade.hpp>
+
+#include "query.hpp"
+#include "responses.hpp"
+#include "task_list.hpp"
+
+#include <systask/engine/render.hpp>
+
+#include <rapidjson/document.h>
+#include <rapidjson/error/en.h>
+
+#include <array>
+#include <string>
+
+namespace systask::api {
+
+using namespace detail;
+
+request request::from_target(std::string_view method, std::string_view target) {
+  request r;
+  r.method = method;
+  const std::size_t q = target.find('?');
+  r.path = target.substr(0, q);
+  r.query = q == std::string_view::npos ? std::string_view{} : target.substr(q + 1);
+  return r;
+}
+
+std::string_view request::header(std::string_view name) const noexcept {
+  for (const auto& [key, value] : headers) {
+    if (key.size() != name.size()) continue;
+    bool same = true;
+    for (std::size_t i = 0; i < key.size() && same; ++i) {
+      const auto a = static_cast<unsigned char>(key[i]), b = static_cast<unsigned char>(name[i]);
+      same = std::tolower(a) == std::tolower(b);
+    }
+    if (same) return value;
+  }
+  return {};
+}
+
+void sync_object_log::log(log_level level, std::string_view logger, std::string_view event,
+                          std::initializer_list<attribute> attrs) {
+  log(level, logger, event, attributes{attrs.begin(), attrs.size()});
+}
+
+void sync_object_log::log(log_level level, std::string_view logger, std::string_view event, attributes attrs) {
+  events_.push_back(render_log_event(clock_->wall_now(), level, logger, event, attrs));
+}
+
+facade::facade(registry& reg, facade_options options) : registry_(&reg), options_(std::move(options)) {}
+
+namespace {
+
+constexpr std::string_view api_prefix = "/api/v3/";
+
+enum class route { sync_status, sync_object, task_list, task_retrieve, task_run, metrics };
+
+struct matched {
+  route which;
+  std::string_view allow;    // the one method this route serves
+  std::string kind;          // sync routes
+  std::string id;            // sync routes: provider id text; task routes: uuid text
+};
+
+// Splits "a/b/c/" into decoded segments. nullopt when the path does not end in '/', has an
+// empty segment ("//"), a malformed escape, or a segment that decodes to ".", ".." or holds '/'.
+std::optional<std::vector<std::string>> segments_of(std::string_view path) {
+  if (path.empty() || path.back() != '/') return std::nullopt;
+  path.remove_suffix(1);
+  std::vector<std::string> out;
+  while (true) {
+    const std::size_t slash = path.find('/');
+    auto seg = decode_segment(path.substr(0, slash));
+    if (!seg || seg->empty() || *seg == "." || *seg == ".." || seg->find('/') != std::string::npos) {
+      return std::nullopt;
+    }
+    out.push_back(std::move(*seg));
+    if (slash == std::string_view::npos) break;
+    path.remove_prefix(slash + 1);
+  }
+  return out;
+}
+
+bool known_kind(std::string_view kind) {
+  for (auto k : provider_kinds) {
+    if (k == kind) return true;
+  }
+  return false;
+}
+
+std::optional<matched> match(std::string_view path) {
+  if (path == "/metrics") return matched{route::metrics, "GET", {}, {}};
+  if (!path.starts_with(api_prefix)) return std::nullopt;
+  const auto segs = segments_of(path.substr(api_prefix.size()));
+  if (!segs) return std::nullopt;
+  const auto& s = *segs;
+  if (s.size() == 5 && s[0] == "providers" && known_kind(s[1]) && s[3] == "sync") {
+    if (s[4] == "status") return matched{route::sync_status, "GET", s[1], s[2]};
+    if (s[4] == "object") return matched{route::sync_object, "POST", s[1], s[2]};
+  }
+  if (s.size() >= 2 && s[0] == "events" && s[1] == "system_tasks") {
+    if (s.size() == 2) return matched{route::task_list, "GET", {}, {}};
+    if (s.size() == 3) return matched{route::task_retrieve, "GET", {}, s[2]};
+    if (s.size() == 4 && s[3] == "run") return matched{route::task_run, "POST", {}, s[2]};
+  }
+  return std::nullopt;
+}
+
+// "Bearer <token>" -> token; "" for a missing or malformed header.
+std::string_view bearer_token(std::string_view authorization) {
+  constexpr std::string_view scheme = "bearer ";
+  if (authorization.size() <= scheme.size()) return {};
+  for (std::size_t i = 0; i < scheme.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(authorization[i])) != scheme[i]) return {};
+  }
+  std::string_view token = authorization.substr(scheme.size());
+  while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
+  while (!token.empty() && token.back() == ' ') token.remove_suffix(1);
+  if (token.find_first_of(" \t\r\n") != std::string_view::npos) return {};
+  return token;
+}
+
+response sync_status(const registry& reg, const principal& who, const matched& m, const query_params& q) {
+  if (!who.can(permission::view_provider)) return permission_denied();
+  const auto id = parse_positive_id(m.id);
+  if (!id || !reg.find_provider(m.kind, *id)) return not_found();
+  bool include_running = false;
+  if (const auto* v = q.last("include_running")) {
+    const auto b = parse_bool(*v);
+    if (!b) {
+      validation_error e;
+      e.add("include_running", "Must be a valid boolean.");
+      return json_response(400, e);
+    }
+    include_running = *b;
+  }
+  const auto st = reg.sync_status(m.kind, *id, include_running);
+  if (!st) return not_found();  // unregistered meanwhile (not possible today; kept honest)
+  sync_status_body body;
+  body.is_running = st->is_running;
+  // Without view_systemtask the caller sees whether a sync runs, not what it logged.
+  if (who.can(permission::view_systemtask)) {
+    for (const auto& t : st->tasks) body.tasks.push_back(to_wire(t));
+  }
+  if (st->last_successful_sync) body.last_successful_sync.value = timestamp{*st->last_successful_sync};
+  if (st->last_sync_status) body.last_sync_status.value = *st->last_sync_status;
+  return json_response(200, body);
+}
+
+response task_list(const registry& reg, const principal& who, const query_params& q) {
+  if (!who.can(permission::view_systemtask)) return permission_denied();
+  validation_error errors;
+  bool bad_page = false;
+  const auto query = parse_task_list_query(q, errors, bad_page);
+  if (!errors.empty()) return json_response(400, errors);
+  if (bad_page) return invalid_page();
+  auto records = reg.list_tasks();
+  const auto page = apply(query, records);
+  if (!page) return invalid_page();
+  return json_response(200, *page);
+}
+
+response task_retrieve(const registry& reg, const principal& who, const matched& m) {
+  if (!who.can(permission::view_systemtask)) return permission_denied();
+  const auto uuid = parse_uuid(m.id);
+  if (!uuid) return not_found();
+  const auto record = reg.find_task(*uuid);
+  if (!record) return not_found();
+  return json_response(200, to_wire(*record));
+}
+
+response task_run(registry& reg, const principal& who, const matched& m) {
+  if (!who.can(permission::run_task)) return permission_denied();
+  const auto uuid = parse_uuid(m.id);
+  if (!uuid) return not_found();
+  const auto record = reg.find_task(*uuid);
+  if (!record) return not_found();
+  if (!reg.trigger(record->name(), record->uid())) {
+    return error_response(500, "No runner is registered for task \"" + std::string(record->name()) + "\".",
+                          "no_runner");
+  }
+  response r;
+  r.status = 204;
+  r.content_type.clear();
+  return r;
+}
+
+response sync_object(const registry& reg, const facade_options& options, const principal& who, const matched& m,
+                     std::string_view body) {
+  if (!who.can(permission::sync_object)) return permission_denied();
+  const auto id = parse_positive_id(m.id);
+  const auto provider = id ? reg.find_provider(m.kind, *id) : std::nullopt;
+  if (!provider) return not_found();
+
+  validation_error errors;
+  rapidjson::Document doc;
+  doc.Parse<rapidjson::kParseValidateEncodingFlag>(body.data(), body.size());
+  if (doc.HasParseError()) {
+    errors.add("non_field_errors", std::string("JSON parse error - ") + rapidjson::GetParseError_En(doc.GetParseError()));
+    return json_response(400, errors);
+  }
+  if (!doc.IsObject()) {
+    errors.add("non_field_errors", "Invalid data. Expected a dictionary.");
+    return json_response(400, errors);
+  }
+  sync_object_request req{*provider, {}, {}, false};
+  constexpr std::array<std::string_view, 2> models = {"authentik.core.models.User", "authentik.core.models.Group"};
+  if (auto it = doc.FindMember("sync_object_model"); it == doc.MemberEnd() || it->value.IsNull()) {
+    errors.add("sync_object_model", "This field is required.");
+  } else if (!it->value.IsString() ||
+             std::find(models.begin(), models.end(), std::string_view(it->value.GetString(), it->value.GetStringLength())) ==
+                 models.end()) {
+    const std::string shown = it->value.IsString() ? std::string(it->value.GetString(), it->value.GetStringLength())
+                                                   : std::string("value");
+    errors.add("sync_object_model", "\"" + shown + "\" is not a valid choice.");
+  } else {
+    req.sync_object_model.assign(it->value.GetString(), it->value.GetStringLength());
+  }
+  if (auto it = doc.FindMember("sync_object_id"); it == doc.MemberEnd() || it->value.IsNull()) {
+    errors.add("sync_object_id", "This field is required.");
+  } else if (!it->value.IsString()) {
+    errors.add("sync_object_id", "Not a valid string.");
+  } else if (it->value.GetStringLength() == 0) {
+    errors.add("sync_object_id", "This field may not be blank.");
+  } else {
+    req.sync_object_id.assign(it->value.GetString(), it->value.GetStringLength());
+  }
+  if (auto it = doc.FindMember("override_dry_run"); it != doc.MemberEnd()) {
+    if (!it->value.IsBool()) {
+      errors.add("override_dry_run", "Must be a valid boolean.");
+    } else {
+      req.override_dry_run = it->value.GetBool();
+    }
+  }
+  if (!errors.empty()) return json_response(400, errors);
+
+  sync_object_log log(*reg.options().clock);
+  const auto handler = options.sync_object_handlers.find(m.kind);
+  if (handler == options.sync_object_handlers.end() || !handler->second) {
+    log.log(log_level::error, "systask", "No sync-object handler is registered for this provider kind",
+            {{"kind", m.kind}});
+  } else {
+    try {
+      handler->second(req, log);
+    } catch (const std::exception& e) {
+      log.log(log_level::error, "systask", e.what(), {{"sync_object_id", req.sync_object_id}});
+    } catch (...) {
+      log.log(log_level::error, "systask", "unknown exception", {{"sync_object_id", req.sync_object_id}});
+    }
+  }
+  return json_response(200, sync_object_result{{&log.events()}});
+}
+
+}  // namespace
+
+response facade::handle(const request& req) const noexcept {
+  try {
+    const auto m = match(req.path);
+    if (!m) return not_found();
+
+    if (m->which == route::metrics && !options_.metrics_require_token) {
+      if (req.method != "GET") return method_not_allowed(req.method, m->allow);
+      response r;
+      r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+      r.body = render_metrics(*registry_);
+      return r;
+    }
+
+    // 1. Authentication.
+    const std::string_view token = bearer_token(req.header("authorization"));
+    std::optional<principal> who;
+    if (!token.empty() && options_.tokens) who = options_.tokens->authenticate(token);
+    if (!who) return not_authenticated();
+
+    // A known path with another method (after authentication, so probing needs a token).
+    if (req.method != m->allow) return method_not_allowed(req.method, m->allow);
+
+    // 2. Permission, 3. lookup and 4. validation happen in each route, in that order.
+    const query_params q(req.query);
+    switch (m->which) {
+      case route::sync_status: return sync_status(*registry_, *who, *m, q);
+      case route::sync_object: return sync_object(*registry_, options_, *who, *m, req.body);
+      case route::task_list: return task_list(*registry_, *who, q);
+      case route::task_retrieve: return task_retrieve(*registry_, *who, *m);
+      case route::task_run: return task_run(*registry_, *who, *m);
+      case route::metrics: {
+        response r;
+        r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+        r.body = render_metrics(*registry_);
+        return r;
+      }
+    }
+    return not_found();
+  } catch (...) {
+    return internal_error();
+  }
+}
+
+}  // namespace systask::api

@@ -1,0 +1,126 @@
+#include <systask/api/facade.hpp>
+
+#include <charconv>
+#include <string>
+
+namespace systask::api {
+namespace {
+
+void append_escaped_label(std::string& out, std::string_view v) {
+  for (char c : v) {
+    if (c == '\\') {
+      out += "\\\\";
+    } else if (c == '"') {
+      out += "\\\"";
+    } else if (c == '\n') {
+      out += "\\n";
+    } else {
+      out.push_back(c);
+    }
+  }
+}
+
+void labels(std::string& out, const task_counters& c, std::string_view extra_key = {}, std::string_view extra = {}) {
+  out += "{name=\"";
+  append_escaped_label(out, c.name);
+  out += "\",uid=\"";
+  append_escaped_label(out, c.uid);
+  out += '"';
+  if (!extra_key.empty()) {
+    out += ',';
+    out += extra_key;
+    out += "=\"";
+    append_escaped_label(out, extra);
+    out += '"';
+  }
+  out += '}';
+}
+
+void number(std::string& out, double v) {
+  char buf[32];
+  out.append(buf, static_cast<std::size_t>(std::to_chars(buf, buf + sizeof buf, v).ptr - buf));
+}
+void number(std::string& out, std::uint64_t v) { out += std::to_string(v); }
+
+void header(std::string& out, std::string_view name, std::string_view type, std::string_view help) {
+  out += "# HELP ";
+  out += name;
+  out += ' ';
+  out += help;
+  out += "\n# TYPE ";
+  out += name;
+  out += ' ';
+  out += type;
+  out += '\n';
+}
+
+}  // namespace
+
+std::string render_metrics(const registry& reg) {
+  const auto all = reg.counters();
+  std::string out;
+  out.reserve(256 + all.size() * 1024);
+
+  header(out, "systask_runs_finished_total", "counter", "Runs finished, by task and final status.");
+  for (const auto& c : all) {
+    for (std::size_t s = 0; s < c.finished_by_status.size(); ++s) {
+      out += "systask_runs_finished_total";
+      labels(out, c, "status", to_string(static_cast<task_status>(s)));
+      out += ' ';
+      number(out, c.finished_by_status[s]);
+      out += '\n';
+    }
+  }
+  header(out, "systask_run_duration_seconds", "histogram", "Duration of finished runs (monotonic clock).");
+  for (const auto& c : all) {
+    std::uint64_t cumulative = 0;
+    for (std::size_t b = 0; b < c.duration_histogram.size(); ++b) {
+      cumulative += c.duration_histogram[b];
+      std::string le = "+Inf";
+      if (b < duration_buckets.size()) {
+        le.clear();
+        number(le, duration_buckets[b]);
+      }
+      out += "systask_run_duration_seconds_bucket";
+      labels(out, c, "le", le);
+      out += ' ';
+      number(out, cumulative);
+      out += '\n';
+    }
+    out += "systask_run_duration_seconds_sum";
+    labels(out, c);
+    out += ' ';
+    number(out, c.duration_sum);
+    out += "\nsystask_run_duration_seconds_count";
+    labels(out, c);
+    out += ' ';
+    number(out, cumulative);
+    out += '\n';
+  }
+  const struct {
+    const char* name;
+    const char* type;
+    const char* help;
+    std::uint64_t task_counters::*field;
+  } simple[] = {
+      {"systask_runs_running", "gauge", "Runs in progress now.", &task_counters::running},
+      {"systask_runs_retained", "gauge", "Finished, unexpired run records held.", &task_counters::retained_runs},
+      {"systask_messages_retained", "gauge", "Messages held by retained and running runs.",
+       &task_counters::retained_messages},
+      {"systask_messages_dropped_total", "counter", "Messages lost to full message rings.",
+       &task_counters::dropped_messages},
+  };
+  for (const auto& m : simple) {
+    header(out, m.name, m.type, m.help);
+    for (const auto& c : all) {
+      out += m.name;
+      labels(out, c);
+      out += ' ';
+      number(out, c.*m.field);
+      out += '\n';
+    }
+  }
+  return out;
+}
+
+}  // namespace systask::api

@@ -1,0 +1,57 @@
+#include <systask/api/facade.hpp>
+
+#include "api_fixture.hpp"
+
+#include <gtest/gtest.h>
+
+namespace {
+
+using namespace std::chrono_literals;
+using namespace systask;
+using systask::test::api_fixture;
+
+TEST(Metrics, ExposesRunsDurationsAndMessages) {
+  api_fixture f;
+  task_options o;
+  o.history_depth = 5;
+  o.max_messages = 2;
+  f.reg.configure_task("scim_sync", o);
+  f.reg.register_provider("scim", 3, "Acme \"SCIM\"\\prod");
+  for (auto s : {task_status::successful, task_status::error}) {
+    run r = f.reg.start(f.reg.sync_spec("scim", 3));
+    for (int i = 0; i < 3; ++i) r.info("m");
+    f.clock->advance(2s);
+    r.finish(s);
+  }
+  run running = f.reg.start({.name = "cleanup"});
+  const std::string text = api::render_metrics(f.reg);
+  const std::string l = R"({name="scim_sync",uid="acme-scim-prod"})";
+  EXPECT_NE(text.find("# TYPE systask_runs_finished_total counter\n"), std::string::npos);
+  EXPECT_NE(text.find("systask_runs_finished_total" + l.substr(0, l.size() - 1) + R"(,status="successful"} 1)"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("systask_runs_finished_total" + l.substr(0, l.size() - 1) + R"(,status="error"} 1)"),
+            std::string::npos);
+  EXPECT_NE(text.find("systask_run_duration_seconds_bucket" + l.substr(0, l.size() - 1) + R"(,le="1"} 0)"),
+            std::string::npos);
+  EXPECT_NE(text.find("systask_run_duration_seconds_bucket" + l.substr(0, l.size() - 1) + R"(,le="5"} 2)"),
+            std::string::npos);
+  EXPECT_NE(text.find("systask_run_duration_seconds_bucket" + l.substr(0, l.size() - 1) + R"(,le="+Inf"} 2)"),
+            std::string::npos);
+  EXPECT_NE(text.find("systask_run_duration_seconds_sum" + l + " 4\n"), std::string::npos);
+  EXPECT_NE(text.find("systask_run_duration_seconds_count" + l + " 2\n"), std::string::npos);
+  EXPECT_NE(text.find("systask_messages_dropped_total" + l + " 2\n"), std::string::npos) << "1 per run";
+  EXPECT_NE(text.find("systask_messages_retained" + l + " 4\n"), std::string::npos);
+  EXPECT_NE(text.find("systask_runs_retained" + l + " 2\n"), std::string::npos);
+  EXPECT_NE(text.find(R"(systask_runs_running{name="cleanup",uid=""} 1)"), std::string::npos);
+  running.finish(task_status::successful);
+}
+
+TEST(Metrics, EscapesLabelValues) {
+  api_fixture f;
+  f.reg.start({.name = "a\"b\\c\nd"}).finish(task_status::successful);
+  const std::string text = api::render_metrics(f.reg);
+  EXPECT_NE(text.find(R"(name="a\"b\\c\nd")"), std::string::npos) << text;
+}
+
+}  // namespace
