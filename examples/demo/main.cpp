@@ -1,58 +1,347 @@
-// systask-demo (engine-only version): starts a few tracked runs on an Asio thread pool, the way
-// an identity provider syncs its directory, and prints what the registry holds.
-// The HTTP API and the full demo arrive with the facade and HTTP issues.
+// systask-demo: a small but real host. It embeds systask's engine on an Asio thread pool,
+// syncs a generated directory to three providers the way an identity provider does, and serves
+// the authentik-compatible API over HTTP. `systask-demo --help` lists the flags.
 
+#include "directory.hpp"
+#include "progress.hpp"
+#include "provider_sync.hpp"
+
+#include <systask/api/facade.hpp>
 #include <systask/engine.hpp>
+#include <systask/http/server.hpp>
 
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
-#include <boost/asio/use_future.hpp>
 
+#include <unistd.h>
+
+#include <array>
+#include <atomic>
+#include <charconv>
 #include <cstdio>
+#include <cstdlib>
+#include <future>
+#include <iostream>
+#include <random>
 #include <string>
 
 namespace asio = boost::asio;
+using namespace std::chrono_literals;
 
-int main() {
-  asio::thread_pool pool(2);
+namespace {
+
+struct flags {
+  std::size_t users = 2000;
+  std::size_t groups = 200;
+  std::chrono::seconds interval{30};
+  demo::sync_settings sync;
+  std::string listen = "127.0.0.1:9000";
+  std::string token;
+  bool once = false;
+  std::chrono::seconds hold{0};
+  std::uint64_t seed = std::random_device{}();
+  bool progress = true;
+  unsigned threads = 2;
+};
+
+constexpr const char* usage = R"(systask-demo: an identity-provider-like host that syncs a generated directory to
+Google Workspace, Microsoft Entra and SCIM providers and serves authentik's API for it.
+
+Usage: systask-demo [flags]
+
+  --users N             users in the generated directory (default 2000)
+  --groups N            groups in the generated directory (default 200)
+  --interval SECONDS    time between syncs of each provider (default 30)
+  --latency MS          simulated remote latency per page of 100 objects (default 40)
+  --failure-rate P      chance that one object fails permanently, 0..1 (default 0.01)
+  --transient-rate P    chance that one object fails transiently and is retried (default 0.03)
+  --hard-failure-rate P chance that a sync fails hard part-way, 0..1 (default 0.1)
+  --listen HOST:PORT    where to serve the API (default 127.0.0.1:9000; port 0 picks one)
+  --token TOKEN         bearer token for the API (default: $SYSTASK_TOKEN, else generated)
+  --once                one sync per provider, print each provider's sync-status JSON
+                        (one line each, on stdout) and exit 0
+  --hold SECONDS        with --once: keep serving the API this long before exiting (default 0)
+  --seed N              random seed, for repeatable runs
+  --threads N           worker threads of the Asio pool (default 2)
+  --no-progress         no live progress display
+  --help                this text
+
+Exit status: 0 on success, 2 for bad flags, 1 when the API cannot be served.
+)";
+
+[[noreturn]] void bad_flag(const std::string& message) {
+  std::fprintf(stderr, "systask-demo: %s\nTry 'systask-demo --help'.\n", message.c_str());
+  std::exit(2);
+}
+
+template <class T>
+T parse_number(const std::string& flag, const std::string& text, T min, T max) {
+  T value{};
+  const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || ec != std::errc{} || ptr != text.data() + text.size() || value < min || value > max) {
+    bad_flag(flag + " needs a number from " + std::to_string(min) + " to " + std::to_string(max) + ", not '" + text +
+             "'");
+  }
+  return value;
+}
+
+double parse_rate(const std::string& flag, const std::string& text) {
+  char* end = nullptr;
+  const double v = std::strtod(text.c_str(), &end);
+  if (text.empty() || *end != '\0' || !(v >= 0 && v <= 1)) bad_flag(flag + " needs a probability from 0 to 1");
+  return v;
+}
+
+flags parse_flags(int argc, char** argv) {
+  flags f;
+  if (const char* env = std::getenv("SYSTASK_TOKEN")) f.token = env;
+  for (int i = 1; i < argc; ++i) {
+    const std::string flag = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) bad_flag(flag + " needs a value");
+      return argv[++i];
+    };
+    if (flag == "--help" || flag == "-h") {
+      std::fputs(usage, stdout);
+      std::exit(0);
+    } else if (flag == "--users") {
+      f.users = parse_number<std::size_t>(flag, value(), 0, 10'000'000);
+    } else if (flag == "--groups") {
+      f.groups = parse_number<std::size_t>(flag, value(), 0, 1'000'000);
+    } else if (flag == "--interval") {
+      f.interval = std::chrono::seconds(parse_number<long>(flag, value(), 1, 86'400));
+    } else if (flag == "--latency") {
+      f.sync.latency = std::chrono::milliseconds(parse_number<long>(flag, value(), 0, 60'000));
+    } else if (flag == "--failure-rate") {
+      f.sync.object_failure_rate = parse_rate(flag, value());
+    } else if (flag == "--transient-rate") {
+      f.sync.transient_rate = parse_rate(flag, value());
+    } else if (flag == "--hard-failure-rate") {
+      f.sync.hard_failure_rate = parse_rate(flag, value());
+    } else if (flag == "--listen") {
+      f.listen = value();
+      const auto colon = f.listen.rfind(':');
+      if (colon == std::string::npos || colon == 0) bad_flag("--listen needs HOST:PORT, not '" + f.listen + "'");
+      parse_number<unsigned>(flag, f.listen.substr(colon + 1), 0, 65535);
+    } else if (flag == "--token") {
+      f.token = value();
+      if (f.token.empty() || f.token.find_first_of(" \t\r\n") != std::string::npos) {
+        bad_flag("--token needs a non-empty token without spaces");
+      }
+    } else if (flag == "--once") {
+      f.once = true;
+    } else if (flag == "--hold") {
+      f.hold = std::chrono::seconds(parse_number<long>(flag, value(), 0, 86'400));
+    } else if (flag == "--seed") {
+      f.seed = parse_number<std::uint64_t>(flag, value(), 0, UINT64_MAX);
+    } else if (flag == "--threads") {
+      f.threads = parse_number<unsigned>(flag, value(), 1, 256);
+    } else if (flag == "--no-progress") {
+      f.progress = false;
+    } else {
+      bad_flag("unknown flag '" + flag + "'");
+    }
+  }
+  if (f.token.empty()) {
+    std::random_device rd;
+    static constexpr char hex[] = "0123456789abcdef";
+    for (int i = 0; i < 40; ++i) f.token.push_back(hex[rd() % 16]);
+  }
+  return f;
+}
+
+struct provider_def {
+  const char* kind;
+  std::int64_t id;
+  const char* name;
+};
+constexpr std::array<provider_def, 3> providers = {{{"google_workspace", 1, "Acme Google Workspace"},
+                                                     {"microsoft_entra", 2, "Acme Entra"},
+                                                     {"scim", 3, "Acme SCIM"}}};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const flags f = parse_flags(argc, argv);
+  // In --once mode stdout carries only the JSON; everything for people goes to stderr.
+  std::FILE* human = f.once ? stderr : stdout;
+
+  asio::thread_pool pool(f.threads);
   systask::registry reg(pool);
-  reg.register_provider("google_workspace", 1, "Acme Google Workspace");
-  reg.register_provider("microsoft_entra", 2, "Acme Entra");
-  reg.register_provider("scim", 3, "Acme SCIM");
-  reg.prefill({.name = "directory_cleanup", .uid = "", .description = "Remove stale directory objects"});
+  for (const auto& p : providers) reg.register_provider(p.kind, p.id, p.name);
+  reg.prefill({.name = "source_ldap_sync", .uid = "acme-ldap", .description = "Sync the Acme LDAP source"});
 
-  auto sync = [](systask::run& r) -> asio::awaitable<systask::task_status> {
-    systask::task_status status = systask::task_status::successful;
-    for (int page = 0; page < 3; ++page) {
-      asio::steady_timer latency(co_await asio::this_coro::executor, std::chrono::milliseconds(20));
-      co_await latency.async_wait(asio::use_awaitable);
-      r.log(systask::log_level::info, "authentik.lib.sync.outgoing", "Synced page", {{"page", page}, {"objects", 100}});
-    }
-    if (r.name() == "microsoft_entra_sync") {
-      r.log(systask::log_level::warning, "Microsoft Entra Provider@authentik.core.models.User", "Failed to sync user",
-            {{"obj", "alice@acme.example"}, {"reason", "HTTP 429, retried 3 times"}});
-      status = systask::task_status::warning;
-    }
-    co_return status;
+  const demo::directory dir = demo::directory::generate(f.users, f.groups);
+  std::array<demo::provider_progress, 3> progress;
+  for (std::size_t i = 0; i < providers.size(); ++i) progress[i].kind = providers[i].kind;
+  std::atomic<std::uint64_t> run_counter{0};
+  std::array<asio::cancellation_signal, 3> cancel;  // used only on the pool's threads via post
+
+  // Starts one sync of provider i on the pool; `done` runs when it has finished (or was skipped).
+  auto sync_provider = [&](std::size_t i, std::function<void(boost::system::error_code, systask::task_status)> done) {
+    const auto& p = providers[i];
+    systask::run_spec spec = reg.sync_spec(p.kind, p.id, std::string("Run full sync for ") + p.name);
+    demo::provider_sync body(p.kind, dir, progress[i], f.sync, f.seed + 7919 * run_counter++);
+    systask::async_run(reg, std::move(spec), std::move(body),
+                       asio::bind_cancellation_slot(cancel[i].slot(), std::move(done)));
   };
-  std::vector<std::future<systask::task_status>> done;
-  for (auto [kind, id] : {std::pair{"google_workspace", 1}, {"microsoft_entra", 2}, {"scim", 3}}) {
-    done.push_back(systask::async_run(reg, reg.sync_spec(kind, id), sync, asio::use_future));
+  for (std::size_t i = 0; i < providers.size(); ++i) {
+    reg.set_runner(std::string(providers[i].kind) + "_sync", [&, i](const systask::run_spec&) {
+      sync_provider(i, [](boost::system::error_code, systask::task_status) {});
+    });
   }
-  for (auto& d : done) d.get();
+  auto cleanup = [&reg] {
+    systask::async_run(
+        reg, systask::run_spec{.name = "directory_cleanup", .uid = "", .description = "Remove stale sync objects"},
+        [](systask::run& r) {
+          r.info("Removed stale provider objects", {{"removed", 0}});
+          return systask::task_status::successful;
+        },
+        asio::detached);
+  };
+  reg.set_runner("directory_cleanup", [&](const systask::run_spec&) { cleanup(); });
 
-  for (auto [kind, id] : {std::pair{"google_workspace", 1}, {"microsoft_entra", 2}, {"scim", 3}}) {
-    const auto st = reg.sync_status(kind, id);
-    std::printf("%s %d \"%s\": is_running=%s\n", kind, id, st->provider.name.c_str(), st->is_running ? "true" : "false");
-    for (const auto& t : st->tasks) {
-      std::string messages;
-      t.write_messages_json(messages);
-      std::printf("  %s:%s status=%s duration=%.3fs expires=%s\n  messages=%s\n", std::string(t.name()).c_str(),
-                  std::string(t.uid()).c_str(), std::string(systask::to_string(t.status())).c_str(), t.duration(),
-                  systask::format_timestamp(*t.expires()).c_str(), messages.c_str());
-    }
+  auto tokens = std::make_shared<systask::api::static_tokens>();
+  tokens->add(f.token, {"demo", systask::api::all_permissions});
+  systask::api::facade_options api_options;
+  api_options.tokens = tokens;
+  for (const auto& p : providers) {
+    api_options.sync_object_handlers[p.kind] = [kind = std::string(p.kind)](const systask::api::sync_object_request& req,
+                                                                           systask::api::sync_object_log& log) {
+      const bool user = req.sync_object_model == "authentik.core.models.User";
+      log.log(systask::log_level::info, std::string(demo::verbose_name(kind)) + "@" + req.sync_object_model,
+              std::string("Synced ") + (user ? "user " : "group ") + req.sync_object_id,
+              {{"obj", req.sync_object_id}, {"dry_run", req.override_dry_run}});
+    };
   }
-  pool.stop();
+  const systask::api::facade api(reg, api_options);
+
+  systask::http::server_options http_options;
+  const auto colon = f.listen.rfind(':');
+  http_options.address = f.listen.substr(0, colon);
+  if (http_options.address.size() > 2 && http_options.address.front() == '[') {
+    http_options.address = http_options.address.substr(1, http_options.address.size() - 2);
+  }
+  http_options.port = static_cast<unsigned short>(std::stoul(f.listen.substr(colon + 1)));
+  http_options.access_log = nullptr;  // the demo's screen is for progress; see docs/http.md
+  systask::http::server http(pool.get_executor(), api, http_options);
+  try {
+    http.start();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "systask-demo: cannot serve the API on %s: %s\n", f.listen.c_str(), e.what());
+    return 1;
+  }
+  const std::string base = "http://" + (http_options.address.find(':') != std::string::npos
+                                            ? "[" + http_options.address + "]"
+                                            : http_options.address) +
+                           ":" + std::to_string(http.port());
+  std::fprintf(human, "systask-demo: %zu users, %zu groups, 3 providers; API on %s\n", f.users, f.groups,
+               base.c_str());
+  std::fprintf(human, "listening on %s\ntoken: %s\n\nTry:\n", base.c_str(), f.token.c_str());
+  std::fprintf(human, "  curl -s -H 'Authorization: Bearer %s' %s/api/v3/providers/google_workspace/1/sync/status/\n",
+               f.token.c_str(), base.c_str());
+  std::fprintf(human,
+               "  curl -s -H 'Authorization: Bearer %s' '%s/api/v3/providers/scim/3/sync/status/?include_running=true'\n",
+               f.token.c_str(), base.c_str());
+  std::fprintf(human, "  curl -s -H 'Authorization: Bearer %s' '%s/api/v3/events/system_tasks/?ordering=-start_timestamp'\n",
+               f.token.c_str(), base.c_str());
+  std::fprintf(human, "  curl -s %s/metrics\n\n", base.c_str());
+  std::fflush(human);
+
+  demo::progress_display display(progress, human, f.progress && isatty(fileno(human)));
+  std::atomic<bool> stopping{false};
+  asio::steady_timer draw_timer(pool);
+  std::function<void()> draw = [&] {
+    if (stopping) return;
+    display.draw();
+    draw_timer.expires_after(display.terminal() ? 200ms : 5s);
+    draw_timer.async_wait([&](boost::system::error_code ec) {
+      if (!ec) draw();
+    });
+  };
+  if (f.progress) asio::post(pool, draw);
+
+  std::promise<void> finished;
+  auto shutdown = [&] {
+    if (stopping.exchange(true)) return;
+    asio::post(pool, [&] {
+      draw_timer.cancel();
+      for (auto& c : cancel) c.emit(asio::cancellation_type::terminal);  // running syncs end as "cancelled"
+      http.stop([&] { finished.set_value(); });
+    });
+  };
+  asio::signal_set signals(pool, SIGINT, SIGTERM);
+  signals.async_wait([&](boost::system::error_code ec, int) {
+    if (!ec) shutdown();
+  });
+
+  if (f.once) {
+    std::atomic<int> remaining{3};
+    std::promise<void> all_synced;
+    for (std::size_t i = 0; i < providers.size(); ++i) {
+      asio::post(pool, [&, i] {
+        sync_provider(i, [&](boost::system::error_code, systask::task_status) {
+          if (--remaining == 0) all_synced.set_value();
+        });
+      });
+    }
+    asio::post(pool, cleanup);
+    all_synced.get_future().wait();
+    if (f.progress) asio::post(pool, [&] { display.draw(); });
+    for (const auto& p : providers) {
+      const std::string target = std::string("/api/v3/providers/") + p.kind + "/" + std::to_string(p.id) + "/sync/status/";
+      systask::api::request req = systask::api::request::from_target("GET", target);
+      const std::string auth = "Bearer " + f.token;
+      req.headers.emplace_back("Authorization", auth);
+      const auto res = api.handle(req);
+      std::printf("%s\n", res.body.c_str());
+    }
+    std::fflush(stdout);
+    if (f.hold.count() > 0) {
+      asio::steady_timer hold(pool, f.hold);
+      hold.async_wait([&](boost::system::error_code) { shutdown(); });
+      finished.get_future().wait();
+    } else {
+      shutdown();
+      finished.get_future().wait();
+    }
+  } else {
+    // Each provider syncs every --interval; a cleanup runs with the same rhythm.
+    std::array<std::unique_ptr<asio::steady_timer>, 4> timers;
+    std::function<void(std::size_t)> schedule = [&](std::size_t i) {
+      if (stopping) return;
+      if (i < 3) {
+        sync_provider(i, [&, i](boost::system::error_code, systask::task_status) {
+          if (stopping) return;
+          timers[i] = std::make_unique<asio::steady_timer>(pool, f.interval);
+          timers[i]->async_wait([&, i](boost::system::error_code ec) {
+            if (!ec) schedule(i);
+          });
+        });
+      } else {
+        cleanup();
+        timers[i] = std::make_unique<asio::steady_timer>(pool, f.interval);
+        timers[i]->async_wait([&, i](boost::system::error_code ec) {
+          if (!ec) schedule(i);
+        });
+      }
+    };
+    for (std::size_t i = 0; i < 4; ++i) asio::post(pool, [&, i] { schedule(i); });
+    finished.get_future().wait();
+    asio::post(pool, [&] {
+      for (auto& t : timers) {
+        if (t) t->cancel();
+      }
+    });
+    std::fprintf(human, "\nsystask-demo: stopped\n");
+  }
+  signals.cancel();
+  pool.stop();  // the registry's expiry timer would keep the pool busy for hours
   pool.join();
   return 0;
 }

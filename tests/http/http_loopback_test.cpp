@@ -1,0 +1,182 @@
+// The HTTP adapter over real loopback sockets: many clients, keep-alive, slow clients cut off
+// while others are served, the connection cap, and graceful shutdown.
+
+#include <systask/http/server.hpp>
+
+#include "api_fixture.hpp"
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include <gtest/gtest.h>
+
+#include <future>
+#include <thread>
+
+namespace {
+
+using namespace std::chrono_literals;
+using namespace systask;
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = beast::http;
+using tcp = asio::ip::tcp;
+
+struct loopback : ::testing::Test {
+  loopback() : clock(std::make_shared<manual_clock>()), reg(pool, registry_options{{}, clock}), api(reg, options()) {
+    reg.register_provider("google_workspace", 1, "Acme Google Workspace");
+    reg.start(reg.sync_spec("google_workspace", 1)).finish(task_status::successful);
+  }
+  ~loopback() override {
+    if (server) {
+      std::promise<void> stopped;
+      server->stop([&] { stopped.set_value(); });
+      stopped.get_future().wait_for(10s);
+    }
+    pool.stop();
+    pool.join();
+  }
+  static api::facade_options options() {
+    auto tokens = std::make_shared<api::static_tokens>();
+    tokens->add("t0ken", {"admin", api::all_permissions});
+    api::facade_options o;
+    o.tokens = tokens;
+    return o;
+  }
+  void start(http::server_options o = {}) {
+    o.port = 0;
+    o.access_log = nullptr;
+    server = std::make_unique<http::server>(pool.get_executor(), api, o);
+    server->start();
+  }
+  tcp::socket connect() {
+    asio::io_context& ctx = client_ctx;
+    tcp::socket s(ctx);
+    s.connect({asio::ip::make_address("127.0.0.1"), server->port()});
+    return s;
+  }
+  bhttp::response<bhttp::string_body> get(tcp::socket& s, std::string target, bool keep_alive = true) {
+    bhttp::request<bhttp::empty_body> req{bhttp::verb::get, target, 11};
+    req.set(bhttp::field::host, "127.0.0.1");
+    req.set(bhttp::field::authorization, "Bearer t0ken");
+    req.keep_alive(keep_alive);
+    bhttp::write(s, req);
+    beast::flat_buffer buf;
+    bhttp::response<bhttp::string_body> res;
+    bhttp::read(s, buf, res);
+    return res;
+  }
+
+  asio::thread_pool pool{2};
+  asio::io_context client_ctx;
+  std::shared_ptr<manual_clock> clock;
+  registry reg;
+  api::facade api;
+  std::unique_ptr<http::server> server;
+};
+
+constexpr const char* status_path = "/api/v3/providers/google_workspace/1/sync/status/";
+
+TEST_F(loopback, KeepAliveServesManyRequestsOnOneConnection) {
+  start();
+  tcp::socket s = connect();
+  for (int i = 0; i < 50; ++i) {
+    const auto res = get(s, status_path);
+    ASSERT_EQ(res.result_int(), 200u);
+    EXPECT_TRUE(res.keep_alive());
+    EXPECT_TRUE(systask::test::matches_schema(res.body(), "SyncStatus"));
+  }
+  EXPECT_EQ(server->connections(), 1u);
+}
+
+TEST_F(loopback, ManyConcurrentClientsAllGetAnswers) {
+  start();
+  std::atomic<int> ok{0};
+  std::vector<std::thread> clients;
+  for (int c = 0; c < 16; ++c) {
+    clients.emplace_back([&] {
+      asio::io_context ctx;
+      tcp::socket s(ctx);
+      s.connect({asio::ip::make_address("127.0.0.1"), server->port()});
+      for (int i = 0; i < 25; ++i) {
+        bhttp::request<bhttp::empty_body> req{bhttp::verb::get, status_path, 11};
+        req.set(bhttp::field::authorization, "Bearer t0ken");
+        bhttp::write(s, req);
+        beast::flat_buffer buf;
+        bhttp::response<bhttp::string_body> res;
+        bhttp::read(s, buf, res);
+        if (res.result_int() == 200) ++ok;
+      }
+    });
+  }
+  for (auto& t : clients) t.join();
+  EXPECT_EQ(ok.load(), 16 * 25);
+}
+
+TEST_F(loopback, SlowClientIsClosedWithinTheDeadlineWhileAnotherIsServed) {
+  http::server_options o;
+  o.read_timeout = 300ms;
+  start(o);
+  tcp::socket slow = connect();
+  asio::write(slow, asio::buffer(std::string("GET / HTTP/1.1\r\nHost: x\r\n")));  // never finishes its headers
+  const auto t0 = std::chrono::steady_clock::now();
+  tcp::socket normal = connect();
+  EXPECT_EQ(get(normal, status_path).result_int(), 200u) << "served while the slow client dawdles";
+  char byte;
+  boost::system::error_code ec;
+  asio::read(slow, asio::buffer(&byte, 1), ec);  // blocks until the server closes it
+  const auto waited = std::chrono::steady_clock::now() - t0;
+  EXPECT_EQ(ec, asio::error::eof);
+  EXPECT_GE(waited, 250ms);
+  EXPECT_LT(waited, 5s);
+}
+
+TEST_F(loopback, ConnectionsBeyondTheCapAreRefused) {
+  http::server_options o;
+  o.max_connections = 2;
+  start(o);
+  tcp::socket a = connect(), b = connect();
+  EXPECT_EQ(get(a, status_path).result_int(), 200u);
+  EXPECT_EQ(get(b, status_path).result_int(), 200u);
+  tcp::socket c = connect();
+  char byte;
+  boost::system::error_code ec;
+  asio::read(c, asio::buffer(&byte, 1), ec);
+  EXPECT_TRUE(ec == asio::error::eof || ec == asio::error::connection_reset) << ec.message();
+  EXPECT_EQ(get(a, status_path).result_int(), 200u) << "the others are still served";
+}
+
+TEST_F(loopback, StopClosesIdleConnectionsAndFinishesInFlightOnes) {
+  start();
+  tcp::socket idle = connect();
+  EXPECT_EQ(get(idle, status_path).result_int(), 200u);
+  std::promise<void> stopped;
+  server->stop([&] { stopped.set_value(); });
+  EXPECT_EQ(stopped.get_future().wait_for(5s), std::future_status::ready);
+  char byte;
+  boost::system::error_code ec;
+  asio::read(idle, asio::buffer(&byte, 1), ec);
+  EXPECT_EQ(ec, asio::error::eof);
+  tcp::socket late(client_ctx);
+  late.connect({asio::ip::make_address("127.0.0.1"), server->port()}, ec);
+  EXPECT_TRUE(ec) << "no longer accepting";
+  server.reset();
+}
+
+TEST_F(loopback, BindFailureIsAnError) {
+  start();
+  http::server_options o;
+  o.port = server->port();
+  o.access_log = nullptr;
+  http::server second(pool.get_executor(), api, o);
+  // SO_REUSEADDR lets a second bind succeed on some kernels only for TIME_WAIT sockets, never
+  // for a listening one.
+  EXPECT_THROW(second.start(), boost::system::system_error);
+}
+
+}  // namespace

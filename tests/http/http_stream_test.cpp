@@ -1,0 +1,124 @@
+// The HTTP adapter over Beast's in-memory test stream: exact bytes in, exact bytes out.
+
+#include <systask/http/server.hpp>
+
+#include "api_fixture.hpp"
+
+#include <gtest/gtest.h>
+
+namespace {
+
+using namespace systask;
+using systask::test::api_fixture;
+using systask::test::matches_schema;
+
+struct http_stream : ::testing::Test, api_fixture {
+  http_stream() {
+    reg.register_provider("scim", 3, "Acme SCIM");
+    reg.start(reg.sync_spec("scim", 3)).finish(task_status::successful);
+    options.access_log = [this](std::string_view line) { log += line; };
+  }
+  std::string serve(std::string_view input) { return http::serve_bytes(facade_, input, options); }
+
+  // Splits the server's output into (status line, headers+body) per response.
+  static std::vector<std::string> status_lines(const std::string& out) {
+    std::vector<std::string> lines;
+    std::size_t pos = 0;
+    while ((pos = out.find("HTTP/1.1 ", pos)) != std::string::npos) {
+      lines.push_back(out.substr(pos, out.find("\r\n", pos) - pos));
+      pos += 9;
+    }
+    return lines;
+  }
+  static std::string body_of(const std::string& out) { return out.substr(out.find("\r\n\r\n") + 4); }
+
+  http::server_options options;
+  std::string log;
+};
+
+TEST_F(http_stream, SyncStatusWithBearerToken) {
+  const std::string out = serve(
+      "GET /api/v3/providers/scim/3/sync/status/ HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer admin-token\r\n"
+      "Connection: close\r\n\r\n");
+  EXPECT_EQ(status_lines(out), std::vector<std::string>{"HTTP/1.1 200 OK"});
+  EXPECT_NE(out.find("Content-Type: application/json; charset=utf-8\r\n"), std::string::npos);
+  EXPECT_TRUE(matches_schema(body_of(out), "SyncStatus"));
+  EXPECT_NE(log.find(R"({"method":"GET","path":"/api/v3/providers/scim/3/sync/status/","status":200,"bytes":)"),
+            std::string::npos)
+      << log;
+}
+
+TEST_F(http_stream, CheckOrderAndErrorsAreTheFacades) {
+  auto one = [&](std::string_view request) {
+    const std::string out = serve(request);
+    return std::pair{status_lines(out).at(0), body_of(out)};
+  };
+  auto [s1, b1] = one("GET /api/v3/providers/scim/abc/sync/status/ HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_EQ(s1, "HTTP/1.1 403 Forbidden");
+  EXPECT_EQ(b1, R"({"detail":"Authentication credentials were not provided.","code":"not_authenticated"})");
+  auto [s2, b2] = one("DELETE /api/v3/events/system_tasks/ HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer admin-token\r\n\r\n");
+  EXPECT_EQ(s2, "HTTP/1.1 405 Method Not Allowed");
+  auto [s3, b3] = one("GET /nope HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_EQ(s3, "HTTP/1.1 404 Not Found");
+  const std::string out = serve("DELETE /api/v3/events/system_tasks/ HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer admin-token\r\n\r\n");
+  EXPECT_NE(out.find("Allow: GET\r\n"), std::string::npos);
+}
+
+TEST_F(http_stream, KeepAliveAndPipelinedRequestsAreAnsweredInOrder) {
+  const std::string out = serve(
+      "GET /api/v3/events/system_tasks/ HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer admin-token\r\n\r\n"
+      "GET /nope/ HTTP/1.1\r\nHost: x\r\n\r\n"
+      "GET /-/health/live/ HTTP/1.1\r\nHost: x\r\n\r\n"
+      "POST /api/v3/providers/scim/3/sync/object/ HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer admin-token\r\n"
+      "Content-Length: 2\r\n\r\n{}");
+  EXPECT_EQ(status_lines(out), (std::vector<std::string>{"HTTP/1.1 200 OK", "HTTP/1.1 404 Not Found", "HTTP/1.1 200 OK",
+                                                        "HTTP/1.1 400 Bad Request"}));
+  EXPECT_EQ(std::count(log.begin(), log.end(), '\n'), 4) << "one access-log line per request";
+}
+
+TEST_F(http_stream, HealthNeedsNoTokenAndHasAnEmptyBody) {
+  const std::string out = serve("GET /-/health/live/ HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_EQ(status_lines(out), std::vector<std::string>{"HTTP/1.1 200 OK"});
+  EXPECT_NE(out.find("Content-Length: 0\r\n"), std::string::npos);
+}
+
+TEST_F(http_stream, MetricsNeedNoToken) {
+  const std::string out = serve("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_EQ(status_lines(out), std::vector<std::string>{"HTTP/1.1 200 OK"});
+  EXPECT_NE(out.find("Content-Type: text/plain; version=0.0.4; charset=utf-8"), std::string::npos);
+  EXPECT_NE(out.find("systask_runs_finished_total"), std::string::npos);
+}
+
+TEST_F(http_stream, OversizedHeadersAre431AndTheConnectionCloses) {
+  options.max_header_bytes = 1024;
+  const std::string out = serve("GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(4000, 'a') +
+                                "\r\n\r\nGET /-/health/live/ HTTP/1.1\r\n\r\n");
+  EXPECT_EQ(status_lines(out), std::vector<std::string>{"HTTP/1.1 431 Request Header Fields Too Large"});
+  EXPECT_EQ(body_of(out), R"({"detail":"Request header fields too large.","code":"header_too_large"})");
+  EXPECT_NE(out.find("Connection: close\r\n"), std::string::npos);
+}
+
+TEST_F(http_stream, OversizedBodiesAre413) {
+  options.max_body_bytes = 100;
+  const std::string out = serve("POST /api/v3/providers/scim/3/sync/object/ HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n\r\n" +
+                                std::string(5000, '{'));
+  EXPECT_EQ(status_lines(out), std::vector<std::string>{"HTTP/1.1 413 Payload Too Large"});
+  EXPECT_EQ(body_of(out), R"({"detail":"Request body too large.","code":"body_too_large"})");
+}
+
+TEST_F(http_stream, MalformedRequestLinesAre400) {
+  for (std::string_view bad : {"GARBAGE\r\n\r\n", "GET\r\n\r\n", "GET / HTTP/9.9.9\r\n\r\n", "GET / HTTP/1.1\r\nBad Header\r\n\r\n",
+                               "G\x01T / HTTP/1.1\r\n\r\n"}) {
+    const std::string out = serve(bad);
+    ASSERT_FALSE(status_lines(out).empty()) << bad;
+    EXPECT_EQ(status_lines(out).at(0), "HTTP/1.1 400 Bad Request") << bad;
+    EXPECT_EQ(body_of(out), R"({"detail":"Malformed HTTP request.","code":"bad_request"})");
+  }
+}
+
+TEST_F(http_stream, EmptyOrTruncatedInputGetsNoResponseAndNoCrash) {
+  EXPECT_EQ(serve(""), "");
+  EXPECT_EQ(serve("GET /api/v3/events/system_tasks/ HTTP/1.1\r\nHost:"), "");
+}
+
+}  // namespace
