@@ -183,12 +183,25 @@ int main(int argc, char** argv) {
   std::array<asio::cancellation_signal, 3> cancel;  // used only on the pool's threads via post
 
   // Starts one sync of provider i on the pool; `done` runs when it has finished (or was skipped).
+  const bool show_progress = f.progress && isatty(fileno(human));
   auto sync_provider = [&](std::size_t i, std::function<void(boost::system::error_code, systask::task_status)> done) {
     const auto& p = providers[i];
     systask::run_spec spec = reg.sync_spec(p.kind, p.id, std::string("Run full sync for ") + p.name);
     demo::provider_sync body(p.kind, dir, progress[i], f.sync, f.seed + 7919 * run_counter++);
+    auto report = [&, i, done = std::move(done)](boost::system::error_code ec, systask::task_status status) {
+      // Without a terminal to redraw on, say once per sync how it ended.
+      if (f.progress && !show_progress) {
+        const auto st = reg.sync_status(providers[i].kind, providers[i].id);
+        const double secs = st && !st->tasks.empty() ? st->tasks.front().duration() : 0;
+        std::fprintf(human, "%s: sync %s: %ld/%ld objects in %.2fs, %ld warnings\n", providers[i].kind,
+                     ec ? ec.message().c_str() : std::string(systask::to_string(status)).c_str(),
+                     progress[i].done.load(), progress[i].total.load(), secs, progress[i].warnings.load());
+        std::fflush(human);
+      }
+      done(ec, status);
+    };
     systask::async_run(reg, std::move(spec), std::move(body),
-                       asio::bind_cancellation_slot(cancel[i].slot(), std::move(done)));
+                       asio::bind_cancellation_slot(cancel[i].slot(), std::move(report)));
   };
   for (std::size_t i = 0; i < providers.size(); ++i) {
     reg.set_runner(std::string(providers[i].kind) + "_sync", [&, i](const systask::run_spec&) {
@@ -253,7 +266,7 @@ int main(int argc, char** argv) {
   std::fprintf(human, "  curl -s %s/metrics\n\n", base.c_str());
   std::fflush(human);
 
-  demo::progress_display display(progress, human, f.progress && isatty(fileno(human)));
+  demo::progress_display display(progress, human, show_progress);
   std::atomic<bool> stopping{false};
   asio::steady_timer draw_timer(pool);
   std::function<void()> draw = [&] {
@@ -264,7 +277,7 @@ int main(int argc, char** argv) {
       if (!ec) draw();
     });
   };
-  if (f.progress) asio::post(pool, draw);
+  if (show_progress) asio::post(pool, draw);
 
   std::promise<void> finished;
   auto shutdown = [&] {
@@ -292,7 +305,7 @@ int main(int argc, char** argv) {
     }
     asio::post(pool, cleanup);
     all_synced.get_future().wait();
-    if (f.progress) asio::post(pool, [&] { display.draw(); });
+    if (show_progress) asio::post(pool, [&] { display.draw(); });
     for (const auto& p : providers) {
       const std::string target = std::string("/api/v3/providers/") + p.kind + "/" + std::to_string(p.id) + "/sync/status/";
       systask::api::request req = systask::api::request::from_target("GET", target);

@@ -34,7 +34,10 @@ struct stress_case {
 class RingStress : public ::testing::TestWithParam<stress_case> {};
 
 TEST_P(RingStress, AppendedEqualsRetainedPlusDroppedWithOrderKeptAndNothingTorn) {
-  const auto [writers, capacity, policy] = GetParam();
+  // Plain variables, not a structured binding: clang 14 cannot capture bindings in lambdas.
+  const unsigned writers = GetParam().writers;
+  const std::size_t capacity = GetParam().capacity;
+  const overflow_policy policy = GetParam().policy;
   const std::uint64_t per_writer = messages_per_writer();
   message_ring ring(capacity, policy);
 
