@@ -10,14 +10,16 @@
 namespace systask::detail {
 
 namespace {
-constexpr std::size_t spill_words = (limits::message_bytes + 7) / 8;
+// A spill buffer: word 0 holds its capacity in data words, the data starts at word 1. Keeping
+// the capacity inside the buffer lets a reader bound its copy by the buffer it actually holds.
+constexpr std::size_t min_spill_words = 32;
 }
 
 struct alignas(64) message_ring::slot {
   std::atomic<std::uint64_t> seq{0};    // 0 empty, writing(t) or published(t)
   std::atomic<std::uint32_t> length{0};  // bytes of the message
-  // Words of a message longer than the inline part; allocated the first time this slot needs
-  // it, then reused, and freed with the ring (so a reader can never see it freed).
+  // Words of a message longer than the inline part: allocated when first needed, replaced by a
+  // larger one (the old one retired to the ring) when outgrown, freed with the ring.
   std::atomic<std::atomic<std::uint64_t>*> spill{nullptr};
   std::atomic<std::uint64_t> words[inline_bytes / 8];
 
@@ -35,6 +37,11 @@ message_ring::message_ring(std::size_t capacity, overflow_policy policy)
 
 message_ring::~message_ring() {
   for (std::size_t i = 0; i < (mask_ + 1) / chunk_slots_; ++i) delete[] chunks_[i].load(std::memory_order_acquire);
+  for (auto* r = retired_spills_.load(std::memory_order_acquire); r;) {
+    auto* next = reinterpret_cast<std::atomic<std::uint64_t>*>(r[1].load(std::memory_order_relaxed));
+    delete[] r;
+    r = next;
+  }
 }
 
 message_ring::slot* message_ring::slot_for(std::uint64_t ticket) noexcept {
@@ -77,17 +84,30 @@ void message_ring::store(slot& s, std::uint64_t ticket, std::string_view fragmen
   const std::size_t n = std::min(fragment.size(), limits::message_bytes);
   std::atomic<std::uint64_t>* words = s.words;
   if (n > inline_bytes) {
-    words = s.spill.load(std::memory_order_relaxed);
-    if (!words) {
-      words = new (std::nothrow) std::atomic<std::uint64_t>[spill_words];
-      if (!words) {
+    const std::size_t needed = (n + 7) / 8;
+    std::atomic<std::uint64_t>* spill = s.spill.load(std::memory_order_relaxed);
+    if (!spill || spill[0].load(std::memory_order_relaxed) < needed) {
+      const std::size_t capacity = std::max(std::bit_ceil(needed + 1), min_spill_words) - 1;
+      auto* fresh = new (std::nothrow) std::atomic<std::uint64_t>[capacity + 1];
+      if (!fresh) {
         // Out of memory: the message is lost, and counted.
         s.seq.store(0, std::memory_order_release);
         dropped_.fetch_add(1, std::memory_order_acq_rel);
         return;
       }
-      s.spill.store(words, std::memory_order_release);
+      fresh[0].store(capacity, std::memory_order_relaxed);
+      if (spill) {
+        // A reader may be copying the old buffer: retire it (its word 1 links the list).
+        auto* head = retired_spills_.load(std::memory_order_relaxed);
+        do {
+          spill[1].store(reinterpret_cast<std::uint64_t>(head), std::memory_order_relaxed);
+        } while (!retired_spills_.compare_exchange_weak(head, spill, std::memory_order_release,
+                                                        std::memory_order_relaxed));
+      }
+      s.spill.store(fresh, std::memory_order_release);
+      spill = fresh;
     }
+    words = spill + 1;
   }
   std::size_t i = 0;
   for (; i + 8 <= n; i += 8) {
@@ -141,20 +161,29 @@ std::uint64_t message_ring::read_slot(const slot& s, char* buf, std::size_t* len
   const std::uint64_t seq = s.seq.load(std::memory_order_acquire);
   if (seq == 0 || (seq & writing_bit)) return ~0ull;
   const std::size_t n = s.length.load(std::memory_order_relaxed);
-  const std::atomic<std::uint64_t>* words = n > inline_bytes ? s.spill.load(std::memory_order_acquire) : s.words;
-  if (!words || n > limits::message_bytes) return ~0ull;
-  for (std::size_t i = 0; i < (n + 7) / 8; ++i) {
+  if (n > limits::message_bytes) return ~0ull;
+  std::size_t count = (n + 7) / 8;
+  const std::atomic<std::uint64_t>* words = s.words;
+  if (n > inline_bytes) {
+    const std::atomic<std::uint64_t>* spill = s.spill.load(std::memory_order_acquire);
+    if (!spill) return ~0ull;
+    // Never read past the buffer in hand, even if `n` came from a newer writer (the sequence
+    // check below then discards the copy anyway).
+    count = std::min<std::size_t>(count, spill[0].load(std::memory_order_relaxed));
+    words = spill + 1;
+  }
+  for (std::size_t i = 0; i < count; ++i) {
     const std::uint64_t w = words[i].load(std::memory_order_relaxed);
     std::memcpy(buf + i * 8, &w, 8);
   }
   // Seqlock reader: the copy is valid only if nobody started rewriting the slot meanwhile.
   std::atomic_thread_fence(std::memory_order_acquire);
-  if (s.seq.load(std::memory_order_relaxed) != seq) return ~0ull;
+  if (s.seq.load(std::memory_order_relaxed) != seq || count * 8 < n) return ~0ull;
   *len = n;
   return ticket_of(seq);
 }
 
-std::size_t message_ring::copy_to(std::string& out, bool comma_first) const {
+std::size_t message_ring::copy_to(std::string& out, bool comma_first, expand_fn expand) const {
   const std::uint64_t head = appended();
   const std::uint64_t cap = mask_ + 1;
   // drop_newest keeps tickets [0, capacity); overwrite_oldest keeps the last `capacity` tickets.
@@ -162,11 +191,16 @@ std::size_t message_ring::copy_to(std::string& out, bool comma_first) const {
   const std::uint64_t lo = keep_first || head <= cap ? 0 : head - cap;
   const std::uint64_t hi = keep_first ? std::min(head, cap) : head;
   // A reader's scratch: one message, copied out of the slot before the sequence re-check.
-  auto buf = std::make_unique_for_overwrite<char[]>(limits::message_bytes + 8);
+  thread_local char buf_storage[limits::message_bytes + 8];
+  char* const buf = buf_storage;
   std::size_t written = 0, len = 0;
   auto emit = [&](std::size_t n) {
     if (written > 0 || comma_first) out.push_back(',');
-    out.append(buf.get(), n);
+    if (expand) {
+      expand(out, buf, n);
+    } else {
+      out.append(buf, n);
+    }
     ++written;
   };
 
@@ -183,12 +217,12 @@ std::size_t message_ring::copy_to(std::string& out, bool comma_first) const {
     std::sort(survivors.begin(), survivors.end());
     for (std::uint64_t t : survivors) {
       const slot* s = find_slot(t);
-      if (s && read_slot(*s, buf.get(), &len) == t) emit(len);
+      if (s && read_slot(*s, buf, &len) == t) emit(len);
     }
   }
   for (std::uint64_t t = lo; t < hi; ++t) {
     const slot* s = find_slot(t);
-    if (s && read_slot(*s, buf.get(), &len) == t) emit(len);
+    if (s && read_slot(*s, buf, &len) == t) emit(len);
   }
   return written;
 }

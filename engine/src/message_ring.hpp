@@ -41,7 +41,8 @@ class message_ring {
 
   /// Appends one rendered message (at most `limits::message_bytes`). Returns false, and counts
   /// nothing, once the ring is closed. Any thread; lock-free; allocates only the first time a
-  /// chunk of slots is touched or a slot first holds a message longer than `inline_bytes`.
+  /// chunk of slots is touched, or when a slot must hold a message longer than `inline_bytes`
+  /// and its spill buffer (a power of two, at least 256 bytes) is missing or too small.
   bool append(std::string_view fragment) noexcept;
 
   /// Rejects every later append (a finished run). Any thread.
@@ -52,9 +53,13 @@ class message_ring {
   /// Messages accepted but lost to overflow, exactly.
   std::uint64_t dropped() const noexcept { return dropped_.load(std::memory_order_acquire); }
 
+  /// Turns one stored message into its output text (appending to `out`).
+  using expand_fn = void (*)(std::string& out, const char* stored, std::size_t length);
+
   /// Appends the retained messages to `out` in append order, separated by commas (and preceded
-  /// by one when `comma_first`). Returns how many it wrote. Any thread; never blocks writers.
-  std::size_t copy_to(std::string& out, bool comma_first) const;
+  /// by one when `comma_first`), each as stored or through `expand`. Returns how many it wrote.
+  /// Any thread; never blocks writers.
+  std::size_t copy_to(std::string& out, bool comma_first, expand_fn expand = nullptr) const;
 
  private:
   struct slot;
@@ -80,6 +85,10 @@ class message_ring {
   alignas(64) std::atomic<std::uint64_t> head_{0};
   alignas(64) std::atomic<std::uint64_t> dropped_{0};
   alignas(64) std::atomic<std::uint64_t> appended_at_close_{0};
+  // Spill buffers a slot outgrew: kept until the ring dies, because a reader may still be
+  // copying one. Each replacement at least doubles, so they cost at most as much as the live ones.
+  // Intrusive list: a retired buffer's word 1 holds the next one.
+  std::atomic<std::atomic<std::uint64_t>*> retired_spills_{nullptr};
 };
 
 }  // namespace systask::detail

@@ -1,5 +1,6 @@
 #include <systask/engine/record.hpp>
 
+#include "render_buffer.hpp"
 #include "run_record.hpp"
 
 #include <systask/engine/render.hpp>
@@ -49,9 +50,9 @@ void task_record::write_messages_json(std::string& out) const {
   out.push_back('[');
   if (dropped > 0 && ring.policy() == overflow_policy::overwrite_oldest) {
     marker(record_->start_wall);
-    ring.copy_to(out, true);
+    ring.copy_to(out, true, detail::expand_message);
   } else {
-    const std::size_t n = ring.copy_to(out, false);
+    const std::size_t n = ring.copy_to(out, false, detail::expand_message);
     if (dropped > 0) {
       if (n > 0) out.push_back(',');
       marker(finish_);

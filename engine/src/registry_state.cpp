@@ -120,7 +120,7 @@ provider_state* registry_state::find_provider(std::string_view kind, std::int64_
 bool registry_state::append(run_record& record, log_level level, std::string_view logger, std::string_view event,
                             attributes attrs) noexcept {
   char buf[limits::message_bytes];
-  const std::size_t n = render_message(buf, clock.wall_now(), level, logger, event, attrs);
+  const std::size_t n = render_compact(buf, clock.wall_now(), level, logger, event, attrs);
   if (!record.ring.append({buf, n})) return false;
   const std::uint32_t bit = level_bit(level);
   if (!(record.levels_seen.load(std::memory_order_relaxed) & bit)) {
@@ -191,8 +191,8 @@ void registry_state::prefill(const run_spec& spec) {
                                              make_safe_text(spec.description, limits::description_bytes), entry,
                                              nullptr, *entry->options.load(std::memory_order_acquire), now,
                                              clock.mono_now(), true);
-  const std::string message = render_log_event(now, log_level::info, entry->name, prefill_event);
-  record->ring.append(message);
+  char message[limits::message_bytes];
+  record->ring.append({message, render_compact(message, now, log_level::info, entry->name, prefill_event, {})});
   record->ring.close();
   record->finish_wall = now;
   record->phase.store(run_record::finished, std::memory_order_release);

@@ -143,8 +143,12 @@ std::string make_safe_text(std::string_view text, std::size_t max_bytes) {
 
 std::string render_log_event(wall_time timestamp, log_level level, std::string_view logger, std::string_view event,
                              attributes attrs) {
-  std::string out(limits::message_bytes, '\0');
-  out.resize(detail::render_message(out.data(), timestamp, level, logger, event, attrs));
+  // One code path for what is stored and what is served: render compact, then expand.
+  char compact[limits::message_bytes];
+  const std::size_t n = detail::render_compact(compact, timestamp, level, logger, event, attrs);
+  std::string out;
+  out.reserve(n + 128);
+  detail::expand_message(out, compact, n);
   return out;
 }
 
@@ -320,18 +324,18 @@ std::size_t put_literal(char* out, std::string_view s) noexcept {
 
 }  // namespace
 
-std::size_t render_message(char* out, wall_time timestamp, log_level level, std::string_view logger,
+std::size_t render_compact(char* out, wall_time timestamp, log_level level, std::string_view logger,
                            std::string_view event, attributes attrs) noexcept {
-  std::size_t w = put_literal(out, "{\"timestamp\":\"");
-  format_timestamp(timestamp, out + w);
-  w += timestamp_length;
-  w += put_literal(out + w, "\",\"log_level\":\"");
-  w += put_literal(out + w, to_string(level));
-  w += put_literal(out + w, "\",\"logger\":\"");
-  w += write_escaped(logger, out + w, limits::logger_bytes, nullptr);
-  w += put_literal(out + w, "\",\"event\":\"");
-  w += write_escaped(event, out + w, limits::event_bytes, nullptr);
-  w += put_literal(out + w, "\",\"attributes\":");
+  const std::int64_t us = std::chrono::floor<std::chrono::microseconds>(timestamp.time_since_epoch()).count();
+  std::memcpy(out, &us, 8);
+  out[8] = static_cast<char>(level);
+  std::size_t w = compact_header_bytes;
+  const auto logger_len = static_cast<std::uint16_t>(write_escaped(logger, out + w, limits::logger_bytes, nullptr));
+  w += logger_len;
+  const auto event_len = static_cast<std::uint16_t>(write_escaped(event, out + w, limits::event_bytes, nullptr));
+  w += event_len;
+  std::memcpy(out + 9, &logger_len, 2);
+  std::memcpy(out + 11, &event_len, 2);
 
   constexpr std::string_view truncated_key = ",\"systask_truncated\":";
   constexpr std::size_t reserve = truncated_key.size() + 20;
@@ -350,9 +354,43 @@ std::size_t render_message(char* out, wall_time timestamp, log_level level, std:
     n += put_literal(out + w + n, {num, len});
     out[w + n++] = '}';
   }
-  w += n;
-  out[w++] = '}';
-  return w;
+  return w + n;
+}
+
+void expand_message(std::string& out, const char* stored, std::size_t length) {
+  std::int64_t us = 0;
+  std::uint16_t logger_len = 0, event_len = 0;
+  std::memcpy(&us, stored, 8);
+  std::memcpy(&logger_len, stored + 9, 2);
+  std::memcpy(&event_len, stored + 11, 2);
+  const auto level = static_cast<log_level>(static_cast<unsigned char>(stored[8]));
+  const char* logger = stored + compact_header_bytes;
+  const char* event = logger + logger_len;
+  const char* attrs = event + event_len;
+  const std::size_t attrs_len = length - compact_header_bytes - logger_len - event_len;
+
+  char ts[timestamp_length];
+  format_timestamp(wall_time{std::chrono::duration_cast<wall_time::duration>(std::chrono::microseconds{us})}, ts);
+  const std::string_view level_name = to_string(level);
+  const std::size_t start = out.size();
+  out.resize(start + 14 + timestamp_length + 15 + level_name.size() + 12 + logger_len + 11 + event_len + 15 +
+             attrs_len + 1);
+  char* p = out.data() + start;
+  auto put = [&](const char* s, std::size_t n) {
+    std::memcpy(p, s, n);
+    p += n;
+  };
+  put("{\"timestamp\":\"", 14);
+  put(ts, timestamp_length);
+  put("\",\"log_level\":\"", 15);
+  put(level_name.data(), level_name.size());
+  put("\",\"logger\":\"", 12);
+  put(logger, logger_len);
+  put("\",\"event\":\"", 11);
+  put(event, event_len);
+  put("\",\"attributes\":", 15);
+  put(attrs, attrs_len);
+  *p = '}';
 }
 
 }  // namespace detail

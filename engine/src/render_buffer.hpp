@@ -8,6 +8,7 @@
 #include <systask/engine/enums.hpp>
 
 #include <cstddef>
+#include <string>
 #include <string_view>
 
 namespace systask::detail {
@@ -18,8 +19,17 @@ namespace systask::detail {
 /// the marker, and sets `*cut`. Returns the bytes written.
 std::size_t write_escaped(std::string_view in, char* out, std::size_t budget, bool* cut) noexcept;
 
-/// Renders a full LogEvent into `out` (at least `limits::message_bytes` long); returns its length.
-std::size_t render_message(char* out, wall_time timestamp, log_level level, std::string_view logger,
+/// The stored form of a message: the LogEvent without its constant keys. Layout:
+/// [8 bytes: microseconds since the epoch][1: log_level][2: logger bytes][2: event bytes]
+/// [logger, escaped][event, escaped][attributes object, JSON]. About 100 bytes shorter than the
+/// JSON, so that a typical message fits a ring slot's inline bytes; `expand_message` turns it
+/// back into the LogEvent JSON (what `render_log_event` returns). `out` must hold
+/// `limits::message_bytes`.
+std::size_t render_compact(char* out, wall_time timestamp, log_level level, std::string_view logger,
                            std::string_view event, attributes attrs) noexcept;
+inline constexpr std::size_t compact_header_bytes = 13;
+
+/// Appends the LogEvent JSON of a stored (compact) message to `out`.
+void expand_message(std::string& out, const char* stored, std::size_t length);
 
 }  // namespace systask::detail

@@ -90,6 +90,30 @@ TEST(Ring, ReusesASlotFromLongToShortMessages) {
   EXPECT_EQ(ring.dropped(), 1u);
 }
 
+TEST(Ring, GrowsASlotsSpillBufferWhenALongerMessageComes) {
+  message_ring ring(1, overflow_policy::overwrite_oldest);
+  for (std::size_t size : {300u, 5000u, 600u, 9000u, 250u}) {
+    const std::string m = "{\"x\":\"" + std::string(size, 'y') + "\"}";
+    ring.append(m);
+    std::string out;
+    ASSERT_EQ(ring.copy_to(out, false), 1u);
+    EXPECT_EQ(out, m) << size;
+  }
+}
+
+TEST(Ring, ExpandsStoredMessagesOnTheWayOut) {
+  message_ring ring(4, overflow_policy::overwrite_oldest);
+  ring.append("a");
+  ring.append("b");
+  std::string out;
+  ring.copy_to(out, false, [](std::string& o, const char* s, std::size_t n) {
+    o += '<';
+    o.append(s, n);
+    o += '>';
+  });
+  EXPECT_EQ(out, "<a>,<b>");
+}
+
 TEST(Ring, RejectsAppendsAfterCloseWithoutCountingThem) {
   message_ring ring(8, overflow_policy::overwrite_oldest);
   ASSERT_TRUE(ring.append("{}"));
