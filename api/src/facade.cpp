@@ -205,31 +205,34 @@ response sync_object(const registry& reg, const facade_options& options, const p
   }
   sync_object_request req{*provider, {}, {}, false};
   constexpr std::array<std::string_view, 2> models = {"authentik.core.models.User", "authentik.core.models.Group"};
-  if (auto it = doc.FindMember("sync_object_model"); it == doc.MemberEnd() || it->value.IsNull()) {
+  // Member lookups by name (not iterator comparisons: RapidJSON's iterators are ambiguous under
+  // C++20's reversed operators).
+  auto member = [&](const char* name) -> const rapidjson::Value* {
+    return doc.HasMember(name) ? &doc[name] : nullptr;
+  };
+  if (const auto* v = member("sync_object_model"); !v || v->IsNull()) {
     errors.add("sync_object_model", "This field is required.");
-  } else if (!it->value.IsString() ||
-             std::find(models.begin(), models.end(), std::string_view(it->value.GetString(), it->value.GetStringLength())) ==
-                 models.end()) {
-    const std::string shown = it->value.IsString() ? std::string(it->value.GetString(), it->value.GetStringLength())
-                                                   : std::string("value");
+  } else if (!v->IsString() || std::find(models.begin(), models.end(),
+                                         std::string_view(v->GetString(), v->GetStringLength())) == models.end()) {
+    const std::string shown = v->IsString() ? std::string(v->GetString(), v->GetStringLength()) : std::string("value");
     errors.add("sync_object_model", "\"" + shown + "\" is not a valid choice.");
   } else {
-    req.sync_object_model.assign(it->value.GetString(), it->value.GetStringLength());
+    req.sync_object_model.assign(v->GetString(), v->GetStringLength());
   }
-  if (auto it = doc.FindMember("sync_object_id"); it == doc.MemberEnd() || it->value.IsNull()) {
+  if (const auto* v = member("sync_object_id"); !v || v->IsNull()) {
     errors.add("sync_object_id", "This field is required.");
-  } else if (!it->value.IsString()) {
+  } else if (!v->IsString()) {
     errors.add("sync_object_id", "Not a valid string.");
-  } else if (it->value.GetStringLength() == 0) {
+  } else if (v->GetStringLength() == 0) {
     errors.add("sync_object_id", "This field may not be blank.");
   } else {
-    req.sync_object_id.assign(it->value.GetString(), it->value.GetStringLength());
+    req.sync_object_id.assign(v->GetString(), v->GetStringLength());
   }
-  if (auto it = doc.FindMember("override_dry_run"); it != doc.MemberEnd()) {
-    if (!it->value.IsBool()) {
+  if (const auto* v = member("override_dry_run")) {
+    if (!v->IsBool()) {
       errors.add("override_dry_run", "Must be a valid boolean.");
     } else {
-      req.override_dry_run = it->value.GetBool();
+      req.override_dry_run = v->GetBool();
     }
   }
   if (!errors.empty()) return json_response(400, errors);

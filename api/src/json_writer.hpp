@@ -71,6 +71,14 @@ void write(json_writer& w, T v) {
   }
 }
 inline void write(json_writer& w, std::string_view v) {
+  // RapidJSON copies bytes as they are (its validating flag is unsafe in 1.1.0), so text that
+  // reaches a body unrepaired (an echoed method or query value) is repaired here: every body is
+  // valid UTF-8 whatever its caller passed.
+  if (!is_valid_utf8(v)) {
+    const std::string safe = make_safe_text(v, v.size() * 3 + 16);
+    w.check(w.String(safe.data(), static_cast<rapidjson::SizeType>(safe.size())));
+    return;
+  }
   w.check(w.String(v.data(), static_cast<rapidjson::SizeType>(v.size())));
 }
 inline void write(json_writer& w, const std::string& v) { write(w, std::string_view(v)); }

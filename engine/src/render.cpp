@@ -119,6 +119,22 @@ std::string format_timestamp(wall_time t) {
   return s;
 }
 
+bool is_valid_utf8(std::string_view text) noexcept {
+  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+  std::size_t i = 0;
+  while (i < text.size()) {
+    if (p[i] < 0x80) {
+      ++i;
+      continue;
+    }
+    std::size_t skip = 0;
+    const std::size_t len = utf8_sequence(p + i, text.size() - i, &skip);
+    if (len == 0) return false;
+    i += len;
+  }
+  return true;
+}
+
 std::string make_safe_text(std::string_view text, std::size_t max_bytes) {
   max_bytes = std::max(max_bytes, marker_length);
   std::string out;

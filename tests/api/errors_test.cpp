@@ -93,6 +93,18 @@ TEST_F(errors_api, KnownPathWithAnotherMethodIs405WithAllow) {
   EXPECT_EQ(call("DELETE", "/api/v3/providers/scim/3/sync/status/", "").status, 403) << "authentication first";
 }
 
+TEST_F(errors_api, EchoedInputIsRepairedToValidUtf8) {
+  // Found by fuzz_facade: the 405 detail echoed a method with invalid UTF-8 as raw bytes.
+  auto res = call("G\xb7T", "/api/v3/events/system_tasks/");
+  EXPECT_EQ(res.status, 405);
+  EXPECT_EQ(res.body, "{\"detail\":\"Method \\\"G\xEF\xBF\xBDT\\\" not allowed.\",\"code\":\"method_not_allowed\"}");
+  EXPECT_TRUE(matches_schema(res.body, "GenericError"));
+  res = get("/api/v3/events/system_tasks/?status=%ff%00x");
+  EXPECT_EQ(res.status, 400);
+  EXPECT_EQ(res.body, "{\"status\":[\"Select a valid choice. \xEF\xBF\xBD\\u0000x is not one of the available choices.\"]}");
+  EXPECT_TRUE(matches_schema(res.body, "ValidationError"));
+}
+
 TEST_F(errors_api, MetricsNeedNoTokenUnlessConfigured) {
   auto res = get("/metrics", "");
   EXPECT_EQ(res.status, 200);

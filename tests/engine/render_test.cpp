@@ -180,6 +180,14 @@ TEST(Render, WorstCaseInputStaysWithinTheMessageBound) {
   EXPECT_LE(got.size(), systask::limits::message_bytes);
 }
 
+TEST(SafeText, RecognisesValidUtf8) {
+  EXPECT_TRUE(systask::is_valid_utf8(""));
+  EXPECT_TRUE(systask::is_valid_utf8("caf\xC3\xA9 \xF0\x9F\x98\x80"));
+  EXPECT_FALSE(systask::is_valid_utf8("\xC0\xAF"));
+  EXPECT_FALSE(systask::is_valid_utf8("\xED\xA0\x80"));
+  EXPECT_FALSE(systask::is_valid_utf8("ok\xE2\x82"));
+}
+
 TEST(SafeText, RepairsAndCuts) {
   EXPECT_EQ(systask::make_safe_text("plain", 10), "plain");
   EXPECT_EQ(systask::make_safe_text("a\xFF", 10), "a\xEF\xBF\xBD");

@@ -22,6 +22,10 @@ void format_timestamp(wall_time t, char* out) noexcept;
 /// `format_timestamp` into a new string.
 std::string format_timestamp(wall_time t);
 
+/// Whether `text` is valid UTF-8 (RFC 3629: no overlong forms, surrogates or code points above
+/// U+10FFFF). Any thread; no allocation.
+bool is_valid_utf8(std::string_view text) noexcept;
+
 /// Returns `text` with invalid UTF-8 replaced by U+FFFD (one per maximal invalid subpart, as
 /// WHATWG and Unicode's "best practice" do) and cut at `max_bytes` on a character boundary,
 /// ending in `limits::truncation_marker` when cut. Used for names, uids and descriptions.
