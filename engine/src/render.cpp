@@ -10,6 +10,10 @@
 #include <cmath>
 #include <cstring>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace systask {
 namespace {
 
@@ -62,6 +66,18 @@ constexpr std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) n
   const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
   const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
   return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
+}
+
+// True when none of the 8 bytes of `w` needs work when escaping: no byte >= 0x80 (UTF-8 to
+// check), < 0x20 (control), '"' or '\\'. Bit tricks on the whole word (SWAR), so the common
+// printable-ASCII text is scanned eight bytes per step instead of one.
+inline bool plain_ascii_word(std::uint64_t w) noexcept {
+  constexpr std::uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+  if (w & highs) return false;
+  const std::uint64_t below_space = (w - ones * 0x20) & ~w & highs;  // valid because no high bits
+  const std::uint64_t q = w ^ (ones * '"'), b = w ^ (ones * '\\');
+  const std::uint64_t quote = (q - ones) & ~q & highs, backslash = (b - ones) & ~b & highs;
+  return (below_space | quote | backslash) == 0;
 }
 
 void put_digits(char* out, std::uint64_t value, int width) noexcept {
@@ -179,6 +195,26 @@ std::size_t write_escaped(std::string_view in, char* out, std::size_t budget, bo
   while (i < n) {
     // Fast path: a run of printable ASCII that needs no escaping.
     std::size_t run = i;
+#if defined(__SSE2__)
+    // 16 bytes per step: a signed `< 0x20` also catches bytes >= 0x80 (negative as int8).
+    for (; run + 16 <= n; run += 16) {
+      const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + run));
+      const __m128i special = _mm_or_si128(_mm_cmplt_epi8(v, _mm_set1_epi8(0x20)),
+                                           _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
+                                                        _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))));
+      if (const int mask = _mm_movemask_epi8(special)) {
+        run += static_cast<std::size_t>(__builtin_ctz(static_cast<unsigned>(mask)));
+        break;
+      }
+    }
+#endif
+    for (std::uint64_t w; run + 8 <= n && (std::memcpy(&w, p + run, 8), plain_ascii_word(w));) run += 8;
+    if (run < n && n - run < 8) {
+      // The last partial word, padded with spaces (which need no work): one check, not a loop.
+      std::uint64_t w = 0x2020202020202020ULL;
+      std::memcpy(&w, p + run, n - run);
+      if (plain_ascii_word(w)) run = n;
+    }
     while (run < n && p[run] >= 0x20 && p[run] < 0x80 && p[run] != '"' && p[run] != '\\') ++run;
     if (run > i) {
       const std::size_t take = std::min(run - i, budget - w);
