@@ -115,7 +115,18 @@ ch = find(memory, "BM_memory_churn")
 check("memory churn", f"1,000,000 runs: RSS {ch['rss_kib_at_10pct']:.0f} KiB at 10% -> {ch['rss_kib_at_end']:.0f} KiB at end",
       f"{ch['rss_growth_ratio']:.3f}x", "flat (within 10%)", ch["rss_growth_ratio"] <= 1.10)
 
-# 9. HTTP.
+# 9. HTTP: a normal client under abuse (bench/abuse_bench.cpp).
+try:
+    _, abuse = load("abuse")
+    calm = find(abuse, "BM_normal_client/abused:0")
+    hostile = find(abuse, "BM_normal_client/abused:1")
+    r = hostile["p99_cycles"] / calm["p99_cycles"]
+    check("HTTP under abuse", f"normal client p99 {hostile['p99_cycles']/1e3:.0f}k cycles under {hostile['idle_connections']:.0f} idle "
+          f"connections + slowloris + 100 abusive req/s vs {calm['p99_cycles']/1e3:.0f}k unloaded", f"{r:.2f}x", "<= 2x", r <= 2)
+except FileNotFoundError:
+    check("HTTP under abuse", "not measured (bench-results/abuse.json missing)", "-", "<= 2x", False)
+
+
 def wrk(name):
     text = open(os.path.join(out_dir, f"wrk-{name}.txt")).read()
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
@@ -165,7 +176,10 @@ lines.append("- *floor*: a clock read plus a Boost.Lockfree `spsc_queue` push of
              "RapidJSON `Writer` into a reserved `StringBuffer`, timestamps formatted during the write.\n"
              "- systask's status row is the facade's whole request path (token check, routing, snapshot, JSON).\n"
              "- HTTP: `wrk -t2 -c16 -d10s --latency` against `systask-demo` (Beast adapter, 2 threads) and "
-             "against nginx (2 workers) serving the same body as a static file.\n")
+             "against nginx (2 workers) serving the same body as a static file.\n"
+             "- HTTP under abuse: keep-alive GETs of the sync-status route from one client, with the server "
+             "otherwise idle and then under tests/http/abuse_load.hpp (1,000 idle connections, a slowloris "
+             "client, 100 abusive requests a second, every answer checked); p99 from a cycle histogram.\n")
 lines.append("""
 ## Analysis of the misses (by hand, 2026-11-28; update it when the figures move)
 

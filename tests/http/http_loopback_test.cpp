@@ -4,14 +4,12 @@
 #include <systask/http/server.hpp>
 
 #include "api_fixture.hpp"
+#include "http_client.hpp"
 
-#include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/write.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
 
 #include <gtest/gtest.h>
 
@@ -23,8 +21,7 @@ namespace {
 using namespace std::chrono_literals;
 using namespace systask;
 namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace bhttp = beast::http;
+namespace bhttp = boost::beast::http;
 using tcp = asio::ip::tcp;
 
 struct loopback : ::testing::Test {
@@ -54,22 +51,9 @@ struct loopback : ::testing::Test {
     server = std::make_unique<http::server>(pool.get_executor(), api, o);
     server->start();
   }
-  tcp::socket connect() {
-    asio::io_context& ctx = client_ctx;
-    tcp::socket s(ctx);
-    s.connect({asio::ip::make_address("127.0.0.1"), server->port()});
-    return s;
-  }
-  bhttp::response<bhttp::string_body> get(tcp::socket& s, std::string target, bool keep_alive = true) {
-    bhttp::request<bhttp::empty_body> req{bhttp::verb::get, target, 11};
-    req.set(bhttp::field::host, "127.0.0.1");
-    req.set(bhttp::field::authorization, "Bearer t0ken");
-    req.keep_alive(keep_alive);
-    bhttp::write(s, req);
-    beast::flat_buffer buf;
-    bhttp::response<bhttp::string_body> res;
-    bhttp::read(s, buf, res);
-    return res;
+  tcp::socket connect() { return test::connect_loopback(client_ctx, server->port()); }
+  static bhttp::response<bhttp::string_body> get(tcp::socket& s, std::string_view target, bool keep_alive = true) {
+    return test::http_get(s, target, "t0ken", keep_alive);
   }
 
   asio::thread_pool pool{2};
@@ -101,15 +85,9 @@ TEST_F(loopback, ManyConcurrentClientsAllGetAnswers) {
   for (int c = 0; c < 16; ++c) {
     clients.emplace_back([&] {
       asio::io_context ctx;
-      tcp::socket s(ctx);
-      s.connect({asio::ip::make_address("127.0.0.1"), server->port()});
+      tcp::socket s = test::connect_loopback(ctx, server->port());
       for (int i = 0; i < 25; ++i) {
-        bhttp::request<bhttp::empty_body> req{bhttp::verb::get, status_path, 11};
-        req.set(bhttp::field::authorization, "Bearer t0ken");
-        bhttp::write(s, req);
-        beast::flat_buffer buf;
-        bhttp::response<bhttp::string_body> res;
-        bhttp::read(s, buf, res);
+        const auto res = get(s, status_path);
         if (res.result_int() == 200) ++ok;
       }
     });
