@@ -123,19 +123,18 @@ std::string_view bearer_token(std::string_view authorization) {
 response sync_status(const registry& reg, const principal& who, const matched& m, const query_params& q) {
   if (!who.can(permission::view_provider)) return permission_denied();
   const auto id = parse_positive_id(m.id);
-  if (!id || !reg.find_provider(m.kind, *id)) return not_found();
-  bool include_running = false;
-  if (const auto* v = q.last("include_running")) {
-    const auto b = parse_bool(*v);
-    if (!b) {
-      validation_error e;
-      e.add("include_running", "Must be a valid boolean.");
-      return json_response(400, e);
-    }
-    include_running = *b;
+  if (!id) return not_found();
+  // One registry lookup serves both the 404 and the body; an invalid include_running (400) is
+  // reported only once the provider is known to exist, as the contract orders them.
+  std::optional<bool> include_running = false;
+  if (const auto* v = q.last("include_running")) include_running = parse_bool(*v);
+  const auto st = reg.sync_status(m.kind, *id, include_running.value_or(false));
+  if (!st) return not_found();
+  if (!include_running) {
+    validation_error e;
+    e.add("include_running", "Must be a valid boolean.");
+    return json_response(400, e);
   }
-  const auto st = reg.sync_status(m.kind, *id, include_running);
-  if (!st) return not_found();  // unregistered meanwhile (not possible today; kept honest)
   sync_status_body body;
   body.is_running = st->is_running;
   // Without view_systemtask the caller sees whether a sync runs, not what it logged.
@@ -145,6 +144,13 @@ response sync_status(const registry& reg, const principal& who, const matched& m
   if (st->last_successful_sync) body.last_successful_sync.value = timestamp{*st->last_successful_sync};
   if (st->last_sync_status) body.last_sync_status.value = *st->last_sync_status;
   return json_response(200, body);
+}
+
+response metrics_response(const registry& reg) {
+  response r;
+  r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+  r.body = render_metrics(reg);
+  return r;
 }
 
 response task_list(const registry& reg, const principal& who, const query_params& q) {
@@ -263,10 +269,7 @@ response facade::handle(const request& req) const noexcept {
 
     if (m->which == route::metrics && !options_.metrics_require_token) {
       if (req.method != "GET") return method_not_allowed(req.method, m->allow);
-      response r;
-      r.content_type = "text/plain; version=0.0.4; charset=utf-8";
-      r.body = render_metrics(*registry_);
-      return r;
+      return metrics_response(*registry_);
     }
 
     // 1. Authentication.
@@ -286,12 +289,7 @@ response facade::handle(const request& req) const noexcept {
       case route::task_list: return task_list(*registry_, *who, q);
       case route::task_retrieve: return task_retrieve(*registry_, *who, *m);
       case route::task_run: return task_run(*registry_, *who, *m);
-      case route::metrics: {
-        response r;
-        r.content_type = "text/plain; version=0.0.4; charset=utf-8";
-        r.body = render_metrics(*registry_);
-        return r;
-      }
+      case route::metrics: return metrics_response(*registry_);
     }
     return not_found();
   } catch (...) {
