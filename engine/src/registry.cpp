@@ -38,6 +38,7 @@ provider_info registry::register_provider(std::string_view kind, std::int64_t id
   if (kind.empty()) throw std::invalid_argument("systask: a provider needs a kind");
   if (id < 1) throw std::invalid_argument("systask: a provider id must be in 1..2^63-1");
   const std::string key = registry_state::provider_key(kind, id);
+  std::lock_guard lock(state_->provider_mutex);
   if (auto* existing = state_->providers.find(key)) {
     if (existing->info.name != display_name) {
       throw std::invalid_argument("systask: provider " + std::string(kind) + " " + std::to_string(id) +
@@ -48,12 +49,17 @@ provider_info registry::register_provider(std::string_view kind, std::int64_t id
   provider_info info{std::string(kind), id, std::string(display_name), std::string(kind) + "_sync",
                      slugify(display_name)};
   task_entry& entry = state_->entry_for(info.task_name, info.uid);
+  // Two providers of a kind whose names slugify alike would share one task record, and each
+  // one's status would show the other's syncs (authentik keeps provider names unique).
+  if (const detail::provider_state* other = entry.provider.load(std::memory_order_acquire)) {
+    throw std::invalid_argument("systask: provider " + std::string(kind) + " " + std::to_string(id) + " \"" +
+                                std::string(display_name) + "\" would share the task " + info.task_name + "/" +
+                                info.uid + " with provider " + std::to_string(other->info.id) + " \"" +
+                                other->info.name + "\"; give it a distinct name");
+  }
   auto* p = state_->providers.find_or_insert(
       key, [&] { return std::make_unique<detail::provider_state>(key, info, &entry); });
-  if (p->info.name != display_name) {
-    throw std::invalid_argument("systask: provider " + std::string(kind) + " " + std::to_string(id) +
-                                " is already registered as \"" + p->info.name + "\"");
-  }
+  entry.provider.store(p, std::memory_order_release);
   return p->info;
 }
 
@@ -216,9 +222,9 @@ bool registry::trigger(std::string_view name, std::string_view uid) {
     const run_record* latest = !c.running.empty() ? c.running.back().get()
                                : !c.finished.empty() ? c.finished.front().get() : nullptr;
     if (latest) spec.description = latest->description;
-    state_->providers.for_each([&](detail::provider_state& p) {
-      if (p.entry == e && !spec.provider) spec.provider = provider_ref{p.info.kind, p.info.id};
-    });
+    if (const detail::provider_state* p = e->provider.load(std::memory_order_acquire)) {
+      spec.provider = provider_ref{p->info.kind, p->info.id};
+    }
   }
   boost::asio::post(state_->executor, [r = std::move(r), spec = std::move(spec)] { r(spec); });
   return true;

@@ -18,6 +18,8 @@
 
 namespace systask::detail {
 
+struct provider_state;
+
 /// The runs of one task key at one instant. Immutable once published; replaced whole
 /// (copy-on-write) by start, finish and expiry.
 struct task_view {
@@ -38,6 +40,9 @@ struct task_entry {
   const std::string name;
   const std::string uid;
   std::atomic<const task_options*> options;
+  // The provider whose sync runs this task, set once by register_provider (providers are never
+  // removed, and two may not share a task). Lets trigger() keep the provider link directly.
+  std::atomic<provider_state*> provider{nullptr};
 
   // Readers pin the entry while they copy pointers out of the current view; a replaced view is
   // retired and freed only once nobody is pinned (see update_view / try_reclaim).
@@ -124,6 +129,9 @@ class registry_state : public std::enable_shared_from_this<registry_state> {
   std::vector<std::unique_ptr<task_options>> options_store;
 
   std::mutex runner_mutex;
+  // Provider registrations (rare) serialize on it, so that checking a provider's task for
+  // another provider and linking it are one step.
+  std::mutex provider_mutex;
   std::map<std::string, registry::runner, std::less<>> runners;
 
   std::atomic<std::uint64_t> records_held{0};

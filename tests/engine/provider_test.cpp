@@ -38,6 +38,22 @@ TEST(Provider, RegistrationIsIdempotentAndRejectsBadInput) {
   EXPECT_FALSE(f.reg.sync_status("scim", 99));
 }
 
+TEST(Provider, TwoProvidersOfAKindMayNotShareASyncTask) {
+  engine_fixture f;
+  f.reg.register_provider("scim", 3, "Acme SCIM");
+  f.reg.start(f.reg.sync_spec("scim", 3)).finish(task_status::successful);
+  // "ACME scim" slugifies to acme-scim too: its status would show provider 3's syncs.
+  try {
+    f.reg.register_provider("scim", 4, "ACME scim");
+    FAIL() << "registered a second provider onto scim_sync/acme-scim";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("scim_sync/acme-scim"), std::string::npos) << e.what();
+  }
+  EXPECT_FALSE(f.reg.find_provider("scim", 4)) << "the refused provider is not half-registered";
+  EXPECT_EQ(f.reg.sync_status("scim", 3)->tasks.size(), 1u) << "nothing recorded is lost";
+  EXPECT_NO_THROW(f.reg.register_provider("google_workspace", 4, "Acme SCIM")) << "another kind has its own task";
+}
+
 TEST(Provider, StatusBeforeAnySyncIsEmpty) {
   engine_fixture f;
   f.reg.register_provider("scim", 3, "Acme SCIM");

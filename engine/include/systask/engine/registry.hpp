@@ -115,7 +115,8 @@ class registry {
 
   /// Registers a provider; its sync task is `<kind>_sync` with uid = slug(display_name). Idempotent
   /// for the same name; throws std::invalid_argument for an empty kind, an id outside
-  /// 1..2^63-1, or an id already registered under another name.
+  /// 1..2^63-1, an id already registered under another name, or a name whose slug another
+  /// provider of the kind already has (the two would share one sync task).
   provider_info register_provider(std::string_view kind, std::int64_t id, std::string_view display_name);
   /// The provider registered as (kind, id), if any. Lock-free.
   std::optional<provider_info> find_provider(std::string_view kind, std::int64_t id) const;
