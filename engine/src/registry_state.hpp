@@ -119,6 +119,7 @@ class registry_state : public std::enable_shared_from_this<registry_state> {
   // Expiry, on the strand.
   void schedule_expiry(task_entry& entry, wall_time when) noexcept;
   void reclaim_expired_now();  // strand only
+  void drop_expired(task_entry& entry, wall_time now);  // strand only
   void shutdown();             // strand only
 
   // Configuration (rare; a mutex among configuration calls only).
