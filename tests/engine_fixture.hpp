@@ -24,11 +24,11 @@ struct engine_fixture {
     return out;
   }
 
-  /// Runs handlers until `done()` holds (or 10 s pass). `io.run()` would not return: the
+  /// Runs handlers until `done()` holds (or `limit` passes). `io.run()` would not return: the
   /// registry keeps its expiry timer pending while records await expiry.
   template <class Pred>
-  bool run_until(Pred done) {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  bool run_until(Pred done, std::chrono::milliseconds limit = std::chrono::seconds(10)) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
     while (!done() && std::chrono::steady_clock::now() < deadline) {
       io.restart();
       io.run_one_for(std::chrono::milliseconds(10));

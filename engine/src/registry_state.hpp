@@ -49,6 +49,9 @@ struct task_entry {
   alignas(64) std::atomic<task_view*> view{new task_view};
   alignas(64) std::atomic<std::uint64_t> readers{0};
   std::atomic<task_view*> retired{nullptr};
+  // On the registry's list of entries whose retired views wait for their readers to leave.
+  std::atomic<bool> reclaim_queued{false};
+  task_entry* next_pending_reclaim = nullptr;
 
   // Cumulative counters (metrics), written by finishers.
   alignas(64) std::atomic<std::uint64_t> finished_by_status[4]{};
@@ -142,7 +145,9 @@ class registry_state : public std::enable_shared_from_this<registry_state> {
 
  private:
   void arm_timer();                 // strand only
+  void queue_for_deferred_reclaim(task_entry& entry) noexcept;
   void schedule_deferred_reclaim() noexcept;
+  void run_deferred_reclaim();  // strand only
 
   struct deadline {
     wall_time when;
@@ -154,6 +159,14 @@ class registry_state : public std::enable_shared_from_this<registry_state> {
   wall_time armed_for_ = wall_time::max();                                           // strand only
   bool stopped_ = false;                                                             // strand only
   std::atomic<bool> deferred_pending_{false};
+  // Entries with views retired under readers (an intrusive stack: pushed by any thread, taken
+  // whole by the strand), so a deferred pass visits those and not every task.
+  std::atomic<task_entry*> pending_reclaim_{nullptr};
+
+ public:
+  // Counted by deferred passes (strand only; read by tests).
+  std::uint64_t deferred_passes = 0;
+  std::uint64_t deferred_entries_visited = 0;
 };
 
 template <class MakeNext>
