@@ -74,6 +74,43 @@ TEST(Render, EscapesControlCharactersQuotesAndBackslashes) {
   EXPECT_TRUE(parses_as_json(got));
 }
 
+// The escaper scans 16 bytes at a time, then 8, and checks each tail with an overlapping load:
+// compare it with a byte-at-a-time reference for every length up to 48 and every position of
+// each kind of byte that needs work (and of a valid two-byte character, copied through).
+TEST(Render, EscapingMatchesAByteAtATimeReferenceAtEveryLengthAndPosition) {
+  const auto reference = [](std::string_view in) {
+    std::string out;
+    for (const char ch : in) {
+      const auto c = static_cast<unsigned char>(ch);
+      if (c == '"') out += "\\\"";
+      else if (c == '\\') out += "\\\\";
+      else if (c == '\n') out += "\\n";
+      else if (c == '\t') out += "\\t";
+      else if (c < 0x20) {
+        char buf[8];
+        std::snprintf(buf, sizeof buf, "\\u%04x", c);
+        out += buf;
+      } else out += ch;  // printable ASCII and the bytes of the valid "é"
+    }
+    return out;
+  };
+  const std::string specials[] = {"\"", "\\", "\n", "\t", std::string(1, '\x01'), std::string(1, '\x1f'), "\xc3\xa9"};
+  char out[512];
+  for (std::size_t len = 0; len <= 48; ++len) {
+    std::string plain;
+    for (std::size_t k = 0; k < len; ++k) plain += static_cast<char>('a' + k % 26);
+    const std::size_t plain_written = systask::detail::write_escaped(plain, out, sizeof out, nullptr);
+    ASSERT_EQ(std::string(out, plain_written), plain) << "length " << len;
+    for (const auto& special : specials) {
+      for (std::size_t at = 0; at < len; ++at) {
+        const std::string text = plain.substr(0, at) + special + plain.substr(at);
+        const std::size_t n = systask::detail::write_escaped(text, out, sizeof out, nullptr);
+        ASSERT_EQ(std::string(out, n), reference(text)) << "length " << text.size() << ", special at " << at;
+      }
+    }
+  }
+}
+
 TEST(Render, KeepsEmbeddedNulAsEscape) {
   const std::string got = event_of(std::string("a\0b", 3));
   EXPECT_EQ(got, expected_event(R"(a\u0000b)"));
