@@ -71,21 +71,20 @@ void write(json_writer& w, T v) {
   }
 }
 inline void write(json_writer& w, std::string_view v) {
-  // RapidJSON copies bytes as they are (its validating flag is unsafe in 1.1.0), so text that
-  // reaches a body unrepaired (an echoed method or query value) is repaired here: every body is
-  // valid UTF-8 whatever its caller passed.
-  if (!is_valid_utf8(v)) {
-    const std::string safe = make_safe_text(v, v.size() * 3 + 16);
-    w.check(w.String(safe.data(), static_cast<rapidjson::SizeType>(safe.size())));
-    return;
-  }
-  w.check(w.String(v.data(), static_cast<rapidjson::SizeType>(v.size())));
+  // The engine's escaper (16 bytes per step) instead of RapidJSON's byte-at-a-time WriteString,
+  // which was a quarter of a small status body's time. It also repairs invalid UTF-8 (an echoed
+  // method or query value), so every body is valid UTF-8 whatever its caller passed.
+  w.raw(rapidjson::kStringType, [&](std::string& out) { append_json_string(out, v); });
 }
 inline void write(json_writer& w, const std::string& v) { write(w, std::string_view(v)); }
 inline void write(json_writer& w, const timestamp& t) {
-  char buf[timestamp_length];
-  format_timestamp(t.value, buf);
-  w.check(w.String(buf, timestamp_length));
+  w.raw(rapidjson::kStringType, [&](std::string& out) {
+    const std::size_t at = out.size();
+    out.resize(at + timestamp_length + 2);
+    out[at] = '"';
+    format_timestamp(t.value, out.data() + at + 1);
+    out[at + timestamp_length + 1] = '"';
+  });
 }
 inline void write(json_writer& w, const full_name& n) {
   char buf[2 * 1024 + 1];
@@ -98,7 +97,7 @@ inline void write(json_writer& w, const full_name& n) {
     std::memcpy(buf + len, n.uid.data(), b);
     len += b;
   }
-  w.check(w.String(buf, static_cast<rapidjson::SizeType>(len)));
+  write(w, std::string_view(buf, len));
 }
 inline void write(json_writer& w, const message_list& m) {
   w.raw(rapidjson::kArrayType, [&](std::string& out) { m.record->write_messages_json(out); });

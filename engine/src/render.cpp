@@ -167,6 +167,18 @@ void format_timestamp(wall_time t, char* out) noexcept {
   out[26] = 'Z';
 }
 
+void append_json_string(std::string& out, std::string_view text) {
+  // At most 6 output bytes per input byte (a control byte becomes \u00xx; an invalid byte
+  // becomes the 3-byte U+FFFD), so this budget never cuts.
+  const std::size_t budget = 6 * text.size();
+  const std::size_t at = out.size();
+  out.resize(at + budget + 2);
+  out[at] = '"';
+  const std::size_t n = detail::write_escaped(text, out.data() + at + 1, budget, nullptr);
+  out[at + 1 + n] = '"';
+  out.resize(at + n + 2);
+}
+
 std::string format_timestamp(wall_time t) {
   std::string s(timestamp_length, '\0');
   format_timestamp(t, s.data());

@@ -111,6 +111,24 @@ TEST(Render, EscapingMatchesAByteAtATimeReferenceAtEveryLengthAndPosition) {
   }
 }
 
+TEST(JsonString, QuotesEscapesRepairsAndNeverCuts) {
+  std::string out = "[";
+  systask::append_json_string(out, "a\"b\\c\n\x01\xc3\xa9");
+  EXPECT_EQ(out, "[\"a\\\"b\\\\c\\n\\u0001\xc3\xa9\"");
+  out.clear();
+  systask::append_json_string(out, "x\xff" "y");  // invalid byte -> U+FFFD
+  EXPECT_EQ(out, "\"x\xef\xbf\xbdy\"");
+  out.clear();
+  systask::append_json_string(out, "");
+  EXPECT_EQ(out, "\"\"");
+  // The worst case: every byte a control character, far beyond any message cap.
+  const std::string controls(20000, '\x01');
+  out.clear();
+  systask::append_json_string(out, controls);
+  EXPECT_EQ(out.size(), 2 + 6 * controls.size());
+  EXPECT_TRUE(parses_as_json(out));
+}
+
 TEST(Render, KeepsEmbeddedNulAsEscape) {
   const std::string got = event_of(std::string("a\0b", 3));
   EXPECT_EQ(got, expected_event(R"(a\u0000b)"));

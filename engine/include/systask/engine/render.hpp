@@ -31,6 +31,11 @@ bool is_valid_utf8(std::string_view text) noexcept;
 /// ending in `limits::truncation_marker` when cut. Used for names, uids and descriptions.
 std::string make_safe_text(std::string_view text, std::size_t max_bytes);
 
+/// Appends `text` to `out` as a JSON string, quotes included, escaped as messages are (`\"`,
+/// `\\`, `\n`-style short escapes, other controls as lowercase `\u00xx`) with invalid UTF-8
+/// replaced by U+FFFD. Never cut. Used by the API for every string it writes.
+void append_json_string(std::string& out, std::string_view text);
+
 /// Renders one LogEvent exactly as it is stored and served:
 /// `{"timestamp":...,"log_level":...,"logger":...,"event":...,"attributes":{...}}`, with the
 /// repairs and caps of `systask/engine/limits.hpp` applied. Allocates the returned string.
