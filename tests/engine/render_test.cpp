@@ -8,6 +8,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
+#include <ctime>
 #include <limits>
 #include <string>
 
@@ -43,6 +45,24 @@ TEST(Timestamp, ClampsToFourDigitYears) {
   systask::format_timestamp(time_point_cast<systask::wall_time::duration>(sys_days{year{2000} / 1 / 1}), buf);
   EXPECT_EQ(std::string(buf, sizeof buf), "2000-01-01T00:00:00.000000Z");
   (void)far;  // beyond system_clock's range with nanosecond ticks; the clamp is covered by min/max above
+}
+
+TEST(Timestamp, MatchesGmtimeAcrossTheRange) {
+  // 20,000 instants spread from 1677 to 2262 (the range of nanosecond system_clock), each
+  // compared with the C library's gmtime_r and the microseconds printed by snprintf.
+  std::uint64_t x = 0x9e3779b97f4a7c15ULL;
+  for (int i = 0; i < 20000; ++i) {
+    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+    const std::int64_t us = static_cast<std::int64_t>(x % 18'000'000'000'000'000ULL) - 9'000'000'000'000'000LL;
+    const std::time_t secs = static_cast<std::time_t>(us >= 0 ? us / 1'000'000 : (us - 999'999) / 1'000'000);
+    const auto micros = static_cast<int>(us - static_cast<std::int64_t>(secs) * 1'000'000);
+    std::tm tm{};
+    ASSERT_NE(gmtime_r(&secs, &tm), nullptr);
+    char want[64];
+    std::snprintf(want, sizeof want, "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                  tm.tm_hour, tm.tm_min, tm.tm_sec, micros);
+    EXPECT_EQ(systask::format_timestamp(systask::wall_time{microseconds{us}}), want) << us;
+  }
 }
 
 TEST(Render, GoldenMessageWithAttributes) {
