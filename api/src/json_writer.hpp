@@ -36,6 +36,20 @@ class json_writer : public rapidjson::Writer<string_sink> {
   explicit json_writer(string_sink& sink) : Writer(sink), out_(sink.out) {}
 
   bool ok() const noexcept { return ok_; }
+
+  /// An object member's name. RapidJSON's Key() escapes byte by byte (15% of a small status
+  /// body); member names from Describe are C++ identifiers and need no escaping, and any other
+  /// name goes through the engine's escaper.
+  void identifier_key(std::string_view name) {
+    raw(rapidjson::kStringType, [&](std::string& out) {
+      out.push_back('"');
+      out.append(name);
+      out.push_back('"');
+    });
+  }
+  void text_key(std::string_view name) {
+    raw(rapidjson::kStringType, [&](std::string& out) { append_json_string(out, name); });
+  }
   void check(bool result) noexcept { ok_ = ok_ && result; }
 
   /// Writes one value whose text `fill(std::string&)` appends directly to the output.
@@ -115,7 +129,7 @@ inline void write(json_writer& w, const raw_log_events& m) {
 inline void write(json_writer& w, const validation_error& e) {
   w.check(w.StartObject());
   for (const auto& [field, messages] : e.fields) {
-    w.check(w.Key(field.data(), static_cast<rapidjson::SizeType>(field.size())));
+    w.text_key(field);
     w.check(w.StartArray());
     for (const auto& m : messages) write(w, m);
     w.check(w.EndArray());
@@ -157,10 +171,10 @@ template <class T>
 void write_member(json_writer& w, const char* key, const T& value) {
   if constexpr (is_omittable<T>::value) {
     if (!value.value) return;
-    w.check(w.Key(key));
+    w.identifier_key(key);
     write(w, *value.value);
   } else {
-    w.check(w.Key(key));
+    w.identifier_key(key);
     write(w, value);
   }
 }

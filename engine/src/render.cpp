@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <limits>
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -139,26 +140,35 @@ void format_timestamp(wall_time t, char* out) noexcept {
     rem += 86'400'000'000LL;
     --days;
   }
-  // civil_from_days (H. Hinnant), valid for the clamped range.
-  const std::int64_t z = days + 719468;
-  const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const auto doe = static_cast<unsigned>(z - era * 146097);
-  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const unsigned mp = (5 * doy + 2) / 153;
-  const unsigned d = doy - (153 * mp + 2) / 5 + 1;
-  const unsigned m = mp < 10 ? mp + 3 : mp - 9;
-  const std::int64_t y = static_cast<std::int64_t>(yoe) + era * 400 + (m <= 2);
-
-  const auto secs = static_cast<std::uint64_t>(rem / 1'000'000);
-  const auto year = static_cast<unsigned>(y);  // 0..9999 after the clamp
+  // The date changes once a day: bodies format many timestamps of the same day, so each thread
+  // keeps the last day's "YYYY-MM-DD" and only formats the time of day.
+  struct day_cache {
+    std::int64_t days = std::numeric_limits<std::int64_t>::min();
+    char date[10];
+  };
+  thread_local day_cache cache;
+  if (days != cache.days) {
+    // civil_from_days (H. Hinnant), valid for the clamped range.
+    const std::int64_t z = days + 719468;
+    const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    const auto doe = static_cast<unsigned>(z - era * 146097);
+    const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    const unsigned mp = (5 * doy + 2) / 153;
+    const unsigned d = doy - (153 * mp + 2) / 5 + 1;
+    const unsigned m = mp < 10 ? mp + 3 : mp - 9;
+    const auto year = static_cast<unsigned>(static_cast<std::int64_t>(yoe) + era * 400 + (m <= 2));  // 0..9999
+    put2(cache.date, year / 100);
+    put2(cache.date + 2, year % 100);
+    cache.date[4] = '-';
+    put2(cache.date + 5, m);
+    cache.date[7] = '-';
+    put2(cache.date + 8, d);
+    cache.days = days;
+  }
+  std::memcpy(out, cache.date, 10);
+  const auto secs = static_cast<unsigned>(rem / 1'000'000);
   const auto micros = static_cast<unsigned>(rem % 1'000'000);
-  put2(out, year / 100);
-  put2(out + 2, year % 100);
-  out[4] = '-';
-  put2(out + 5, m);
-  out[7] = '-';
-  put2(out + 8, d);
   out[10] = 'T';
   put2(out + 11, static_cast<unsigned>(secs / 3600));
   out[13] = ':';

@@ -62,6 +62,13 @@ TEST(Timestamp, MatchesGmtimeAcrossTheRange) {
     std::snprintf(want, sizeof want, "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
                   tm.tm_hour, tm.tm_min, tm.tm_sec, micros);
     EXPECT_EQ(systask::format_timestamp(systask::wall_time{microseconds{us}}), want) << us;
+    // The same day again (the thread's cached date), a second later or earlier within it.
+    const std::int64_t next = us + (micros < 500'000 && tm.tm_hour < 23 ? 3'600'000'000LL : -1'000'000LL);
+    const std::time_t next_secs = static_cast<std::time_t>(next >= 0 ? next / 1'000'000 : (next - 999'999) / 1'000'000);
+    ASSERT_NE(gmtime_r(&next_secs, &tm), nullptr);
+    std::snprintf(want, sizeof want, "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                  tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(next - static_cast<std::int64_t>(next_secs) * 1'000'000));
+    EXPECT_EQ(systask::format_timestamp(systask::wall_time{microseconds{next}}), want) << next;
   }
 }
 
