@@ -6,6 +6,7 @@
 
 #include <systask/engine/render.hpp>
 
+#include <boost/container/small_vector.hpp>
 #include <rapidjson/document.h>
 #include <rapidjson/error/en.h>
 
@@ -25,14 +26,17 @@ request request::from_target(std::string_view method, std::string_view target) {
   return r;
 }
 
+namespace {
+// ASCII only, as HTTP field names and auth schemes are; std::tolower would consult the locale
+// per byte (it showed in the status path's profile).
+constexpr char ascii_lower(char c) noexcept { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + ('a' - 'A')) : c; }
+}  // namespace
+
 std::string_view request::header(std::string_view name) const noexcept {
   for (const auto& [key, value] : headers) {
     if (key.size() != name.size()) continue;
     bool same = true;
-    for (std::size_t i = 0; i < key.size() && same; ++i) {
-      const auto a = static_cast<unsigned char>(key[i]), b = static_cast<unsigned char>(name[i]);
-      same = std::tolower(a) == std::tolower(b);
-    }
+    for (std::size_t i = 0; i < key.size() && same; ++i) same = ascii_lower(key[i]) == ascii_lower(name[i]);
     if (same) return value;
   }
   return {};
@@ -64,10 +68,13 @@ struct matched {
 
 // Splits "a/b/c/" into decoded segments. nullopt when the path does not end in '/', has an
 // empty segment ("//"), a malformed escape, or a segment that decodes to ".", ".." or holds '/'.
-std::optional<std::vector<std::string>> segments_of(std::string_view path) {
+// Every route has at most 5 segments: a small inline vector keeps routing free of allocations.
+using path_segments = boost::container::small_vector<std::string, 6>;
+
+std::optional<path_segments> segments_of(std::string_view path) {
   if (path.empty() || path.back() != '/') return std::nullopt;
   path.remove_suffix(1);
-  std::vector<std::string> out;
+  path_segments out;
   while (true) {
     const std::size_t slash = path.find('/');
     auto seg = decode_segment(path.substr(0, slash));
@@ -111,7 +118,7 @@ std::string_view bearer_token(std::string_view authorization) {
   constexpr std::string_view scheme = "bearer ";
   if (authorization.size() <= scheme.size()) return {};
   for (std::size_t i = 0; i < scheme.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(authorization[i])) != scheme[i]) return {};
+    if (ascii_lower(authorization[i]) != scheme[i]) return {};
   }
   std::string_view token = authorization.substr(scheme.size());
   while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
