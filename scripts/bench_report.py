@@ -184,34 +184,43 @@ lines.append("""
 ## Analysis of the misses (by hand, 2026-11-28; update it when the figures move)
 
 - **Append, 1 thread, vs the naive baseline.** systask renders on write: escaping, UTF-8
-  validation, number formatting and the attribute JSON happen in `log`, about 80-90 ns of the
-  ~140 ns, so that every later read only copies bytes. The naive baseline defers all of that to
-  each read (its status JSON is the "RapidJSON over plain structs" row: 3-7x slower than
-  systask's). Profiled with callgrind (`valgrind --tool=callgrind` on a 200,000-append loop):
-  `write_escaped` was 54% of the instructions; scanning 16 bytes at a time (SSE2) and 8 (SWAR)
-  cut the total by 12% but not the time ratio, so the rest is spread over rendering the numbers
-  and attributes, the clock read and the slot stores. What would close it: store the raw strings
-  and escape at read time (giving up render-on-write, which the design asks for), or render the
-  fixed logger once per run (loggers repeat) and only the event and attributes per message.
-  Against the floor (<= 3x) and with two writers (>= 2x the naive throughput) the targets are met.
-- **Status JSON for small bodies (1x10, 1x100) vs RapidJSON and Boost.JSON, and % of memcpy.**
-  The systask row is the whole request path: token check, routing, query parsing, a registry
-  snapshot (pins, shared_ptr copies) and the body copy out of the scratch buffer. For 3 KB of
-  JSON that fixed cost dominates; the peers only serialize pre-built structs. From 1x1000 on the
-  body dominates and systask is 3-6x faster than RapidJSON over plain structs. Closing it: a
-  cheaper route match (no per-request std::string segments), and writing the body straight into
-  the response string sized from the snapshot (the record knows its message count).
-  % of memcpy bandwidth (10%) is out of reach while every timestamp is formatted at read time
-  (messages are stored compact to fit their slots, see docs/engine.md); storing the 27 formatted
-  timestamp bytes would trade memory per message (target met with room: 1.02x JSON) for speed.
+  validation, number formatting and the attribute JSON happen in `log`, so that every later read
+  only copies bytes. The naive baseline defers all of that to each read (its status JSON is the
+  "RapidJSON over plain structs" row: 2-5x slower than systask's). On 2026-11-28 perf showed 38%
+  of the escaper on one instruction: the tail of each string was assembled into a word on the
+  stack and read back whole, a store-forwarding stall. Checking the tail with an overlapping load
+  took append from 142 ns to 112 ns (0.9x naive). What remains (perf): the escaper ~21%, the ring
+  (ticket, slot claim, word stores) ~20%, the clock read ~12%, render_compact ~10%, the copy
+  from the stack buffer into the slot ~5-9%. Reaching 0.7x needs either rendering straight into
+  the slot's words (the seqlock needs atomic word stores, so the renderer would have to write
+  through them) or rendering the repeated logger once per run; both are design changes for the
+  planner.
+- **Status JSON for small bodies (1x10) vs RapidJSON, and vs Boost.JSON.** The systask row is the
+  whole request path: token check, routing, query parsing, a registry snapshot (pins,
+  shared_ptr copies) and the body copy out of the scratch buffer; the peers only serialize
+  pre-built structs. Profiling on 2026-11-28 removed four costs: RapidJSON's byte-at-a-time
+  WriteString (24%; strings now go through the engine's SSE2 escaper), its Key() on constant
+  member names (15%; written whole), the civil-date arithmetic per timestamp (a per-thread cache
+  of the day) and locale-aware case folding in header lookup. 1x10 went from 2.3 µs to ~1.5 µs
+  (1.3x -> ~1.9x RapidJSON), 16x100 from 110 µs to ~65 µs. The rest of 1x10 is spread thin
+  (timestamps 12%, memmove, RapidJSON's Prefix bookkeeping, the snapshot's allocations).
+  % of memcpy bandwidth (10%) stays out of reach while every timestamp is formatted at read
+  time (messages are stored compact to fit their slots, see docs/engine.md); storing the 27
+  formatted timestamp bytes would trade memory per message (target met with room: 1.02x JSON)
+  for speed.
 - **Status with 100,000 other runs.** Met in the latest run (1.00x). An earlier run on a busier
   machine showed 1.44x: the facade's path touches no other run, but 100,000 records and their
   rings can push the provider's data out of L2 between iterations, so this figure is the most
   sensitive to what else the machine is doing.
-- **Writer throughput with a concurrent reader (52-54% kept).** On a 2-core machine the reader
-  and the writer each take a core, and the benchmark's own thread needs one too; the reader's
-  seqlock copies pull the ring's cache lines away from the writer. Worth re-measuring on more
-  cores before redesigning; readers copying whole slots already avoid per-field traffic.
+- **Writer throughput with a concurrent reader (47-58% kept), and status with a writer.** On a
+  2-core machine the reader and the writer each take a core, and the benchmark's own thread
+  needs one too; the reader's seqlock copies pull the ring's cache lines away from the writer.
+  Making the status path faster (2026-11-28: 8.5 µs -> 4.6 µs alone) made both ratios worse: the
+  reader now reads the writer's lines twice as often (47% kept, from 54-58%), and the part of a
+  status that contention costs did not shrink (7.3 µs with the writer vs 11.4 µs before), so
+  against a smaller denominator it is 1.58x (from 1.33-1.39x). In absolute terms both sides
+  improved. Worth re-measuring on more cores before redesigning; what would help on any machine
+  is a reader that skips the slots the writer is filling (it retries them now).
 - **Expiry among 100,000 live runs.** Profiled on 2026-11-28 (callgrind collecting only inside
   `reclaim_expired_now`): 87% of the pass was glibc's `_int_malloc`, not the deadline heap. The
   list of due entries grew past 1 KiB, a large request, which made glibc consolidate every small
