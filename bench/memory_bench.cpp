@@ -3,6 +3,7 @@
 // counted by replacing the global operator new in this program only.
 
 #include "plain_model.hpp"
+#include "resident_memory.hpp"
 
 #include <systask/engine.hpp>
 
@@ -10,7 +11,6 @@
 #include <boost/asio/io_context.hpp>
 
 #include <atomic>
-#include <cstdio>
 #include <cstdlib>
 #include <new>
 
@@ -54,14 +54,7 @@ namespace sb = systask::bench;
 
 namespace {
 
-long resident_kib() {
-  long pages = 0, resident = 0;
-  if (std::FILE* f = std::fopen("/proc/self/statm", "r")) {
-    if (std::fscanf(f, "%ld %ld", &pages, &resident) != 2) resident = 0;
-    std::fclose(f);
-  }
-  return resident * 4;
-}
+using systask::test::resident_kib;
 
 // Bytes the engine holds per retained message, for a run of `messages` messages, next to the
 // average size of one message's JSON.

@@ -7,13 +7,13 @@
 // beyond int64, non-UUIDs, path tricks), each with the status the contract gives it.
 
 #include "http_client.hpp"
+#include "resident_memory.hpp"
 
 #include <sys/resource.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <fstream>
 #include <memory>
 #include <thread>
 #include <vector>
@@ -59,14 +59,6 @@ inline std::size_t idle_connections_allowed(std::size_t wanted) {
   lim.rlim_cur = std::min<rlim_t>(lim.rlim_max, 8192);
   setrlimit(RLIMIT_NOFILE, &lim);
   return std::min<std::size_t>(wanted, (lim.rlim_cur - 100) / 2);
-}
-
-// This process's resident memory in KiB (VmRSS), or 0 where /proc is missing.
-inline long resident_kib() {
-  std::ifstream status("/proc/self/status");
-  for (std::string line; std::getline(status, line);)
-    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
-  return 0;
 }
 
 class abuse_load {
