@@ -24,6 +24,13 @@ struct engine_fixture {
     return out;
   }
 
+  /// Runs the handlers that are ready. poll() leaves a context that ran out of work stopped, so
+  /// restart it first, as Asio requires (the registry posts each expiry deadline to its strand).
+  void poll() {
+    io.restart();
+    io.poll();
+  }
+
   /// Runs handlers until `done()` holds (or `limit` passes). `io.run()` would not return: the
   /// registry keeps its expiry timer pending while records await expiry.
   template <class Pred>

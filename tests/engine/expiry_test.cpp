@@ -51,16 +51,13 @@ TEST(Expiry, ReclamationFreesExpiredRecordsOnTheExecutor) {
   }
   EXPECT_EQ(f.reg.records_held(), 3u);
   EXPECT_EQ(*f.reg.next_expiry(), f.clock->wall_now() - 90s + 60s);
-  f.io.restart();
-  f.io.poll();  // the finishes scheduled their deadlines on the strand
+  f.poll();  // the finishes scheduled their deadlines on the strand
   f.reg.reclaim_expired();
-  f.io.restart();
-  f.io.poll();
+  f.poll();
   EXPECT_EQ(f.reg.records_held(), 1u) << "the runs finished 90 s and 60 s ago expired (expires <= now)";
   f.clock->advance(60s);
   f.reg.reclaim_expired();
-  f.io.restart();
-  f.io.poll();
+  f.poll();
   EXPECT_EQ(f.reg.records_held(), 0u);
   EXPECT_FALSE(f.reg.next_expiry());
 }
@@ -92,11 +89,9 @@ TEST(Expiry, RecordsHeldByReadersSurviveReclamation) {
   r.finish(task_status::successful);
   const auto held = f.reg.tasks("t", "");
   f.clock->advance(7h);
-  f.io.restart();
-  f.io.poll();
+  f.poll();
   f.reg.reclaim_expired();
-  f.io.restart();
-  f.io.poll();
+  f.poll();
   EXPECT_EQ(f.reg.records_held(), 0u);
   ASSERT_EQ(held.size(), 1u);
   EXPECT_NE(f.messages_of(held[0]).find("kept alive by the reader"), std::string::npos);
