@@ -247,22 +247,4 @@ void registry::reclaim_expired() {
 
 std::size_t registry::records_held() const { return state_->records_held.load(std::memory_order_relaxed); }
 
-std::string slugify(std::string_view name) {
-  std::string out;
-  out.reserve(name.size());
-  bool gap = false;
-  for (const char ch : name) {
-    const auto c = static_cast<unsigned char>(ch);
-    const bool keep = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z');
-    if (!keep) {
-      gap = true;
-      continue;
-    }
-    if (gap && !out.empty()) out.push_back('-');
-    gap = false;
-    out.push_back(static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c));
-  }
-  return out;
-}
-
 }  // namespace systask

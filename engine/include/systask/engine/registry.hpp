@@ -3,6 +3,7 @@
 #include <systask/engine/options.hpp>
 #include <systask/engine/record.hpp>
 #include <systask/engine/run.hpp>
+#include <systask/engine/slugify.hpp>
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/execution_context.hpp>
@@ -155,9 +156,5 @@ class registry {
  private:
   std::shared_ptr<detail::registry_state> state_;
 };
-
-/// `slug("Acme Google Workspace")` == "acme-google-workspace": lower-case ASCII letters, digits
-/// and '-', runs of anything else become one '-', no leading or trailing '-'.
-std::string slugify(std::string_view name);
 
 }  // namespace systask
