@@ -1,5 +1,8 @@
 #include <systask/engine/registry.hpp>
 
+#include <systask/engine/limits.hpp>
+#include <systask/engine/render.hpp>
+
 #include "registry_state.hpp"
 
 #include <boost/asio/post.hpp>
@@ -35,25 +38,42 @@ run registry::start(const run_spec& spec) { return state_->start(spec); }
 void registry::prefill(const run_spec& spec) { state_->prefill(spec); }
 
 provider_info registry::register_provider(std::string_view kind, std::int64_t id, std::string_view display_name) {
+  constexpr std::string_view task_suffix = "_sync";
   if (kind.empty()) throw std::invalid_argument("systask: a provider needs a kind");
+  // The kind is a lookup key (find_provider, sync_spec and sync_status take it as given), so it
+  // is refused rather than repaired: a repaired key would not find its own provider. It must
+  // leave room for "_sync" within the cap of task names.
+  if (!is_valid_utf8(kind) || kind.size() > limits::name_bytes - task_suffix.size()) {
+    throw std::invalid_argument("systask: a provider kind must be valid UTF-8 of at most " +
+                                std::to_string(limits::name_bytes - task_suffix.size()) + " bytes");
+  }
   if (id < 1) throw std::invalid_argument("systask: a provider id must be in 1..2^63-1");
+  // The name reaches JSON bodies and /metrics: repaired and capped like every task name.
+  const std::string name = make_safe_text(display_name, limits::name_bytes);
+  // The uid is authentik's slug of the whole name, cut to the cap of uids if it is longer (it is
+  // ASCII, so any cut is on a character boundary) without leaving a '-' or '_' at its end.
+  std::string uid = slugify(display_name);
+  if (uid.size() > limits::name_bytes) {
+    uid.resize(limits::name_bytes);
+    uid.erase(uid.find_last_not_of("-_") + 1);
+  }
   const std::string key = registry_state::provider_key(kind, id);
   std::lock_guard lock(state_->provider_mutex);
   if (auto* existing = state_->providers.find(key)) {
-    if (existing->info.name != display_name) {
+    if (existing->info.name != name) {
       throw std::invalid_argument("systask: provider " + std::string(kind) + " " + std::to_string(id) +
                                   " is already registered as \"" + existing->info.name + "\"");
     }
     return existing->info;
   }
-  provider_info info{std::string(kind), id, std::string(display_name), std::string(kind) + "_sync",
-                     slugify(display_name)};
+  provider_info info{std::string(kind), id, name, std::string(kind) + std::string(task_suffix),
+                     std::move(uid)};
   task_entry& entry = state_->entry_for(info.task_name, info.uid);
   // Two providers of a kind whose names slugify alike would share one task record, and each
   // one's status would show the other's syncs (authentik keeps provider names unique).
   if (const detail::provider_state* other = entry.provider.load(std::memory_order_acquire)) {
     throw std::invalid_argument("systask: provider " + std::string(kind) + " " + std::to_string(id) + " \"" +
-                                std::string(display_name) + "\" would share the task " + info.task_name + "/" +
+                                name + "\" would share the task " + info.task_name + "/" +
                                 info.uid + " with provider " + std::to_string(other->info.id) + " \"" +
                                 other->info.name + "\"; give it a distinct name");
   }
@@ -246,23 +266,5 @@ void registry::reclaim_expired() {
 }
 
 std::size_t registry::records_held() const { return state_->records_held.load(std::memory_order_relaxed); }
-
-std::string slugify(std::string_view name) {
-  std::string out;
-  out.reserve(name.size());
-  bool gap = false;
-  for (const char ch : name) {
-    const auto c = static_cast<unsigned char>(ch);
-    const bool keep = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z');
-    if (!keep) {
-      gap = true;
-      continue;
-    }
-    if (gap && !out.empty()) out.push_back('-');
-    gap = false;
-    out.push_back(static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c));
-  }
-  return out;
-}
 
 }  // namespace systask

@@ -25,7 +25,7 @@ TEST(Metrics, ExposesRunsDurationsAndMessages) {
   }
   run running = f.reg.start({.name = "cleanup"});
   const std::string text = api::render_metrics(f.reg);
-  const std::string l = R"({name="scim_sync",uid="acme-scim-prod"})";
+  const std::string l = R"({name="scim_sync",uid="acme-scimprod"})";
   EXPECT_NE(text.find("# TYPE systask_runs_finished_total counter\n"), std::string::npos);
   EXPECT_NE(text.find("systask_runs_finished_total" + l.substr(0, l.size() - 1) + R"(,status="successful"} 1)"),
             std::string::npos)

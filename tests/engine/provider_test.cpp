@@ -54,6 +54,71 @@ TEST(Provider, TwoProvidersOfAKindMayNotShareASyncTask) {
   EXPECT_NO_THROW(f.reg.register_provider("google_workspace", 4, "Acme SCIM")) << "another kind has its own task";
 }
 
+TEST(Provider, UidIsAuthentiksSlugOfTheName) {
+  engine_fixture f;
+  EXPECT_EQ(f.reg.register_provider("scim", 3, "SCIM_2.0 (prod)").uid, "scim_20-prod");
+  EXPECT_EQ(f.reg.register_provider("google_workspace", 1, "Café Nord").uid, "cafe-nord");
+  EXPECT_EQ(f.reg.register_provider("microsoft_entra", 2, "Acme.Corp").uid, "acmecorp");
+  EXPECT_EQ(f.reg.sync_spec("microsoft_entra", 2).uid, "acmecorp");
+  // Deleting punctuation (not turning it into '-') makes these two share microsoft_entra_sync/acmecorp.
+  EXPECT_THROW(f.reg.register_provider("microsoft_entra", 5, "AcmeCorp"), std::invalid_argument);
+  EXPECT_FALSE(f.reg.find_provider("microsoft_entra", 5));
+}
+
+TEST(Provider, NameWithoutSlugCharactersGetsTheEmptyUid) {
+  // authentik would give such a provider's task the uid "" too; the task is then just <kind>_sync.
+  engine_fixture f;
+  const auto info = f.reg.register_provider("scim", 3, "!!!");
+  EXPECT_EQ(info.uid, "");
+  f.reg.start(f.reg.sync_spec("scim", 3)).finish(task_status::successful);
+  const auto st = f.reg.sync_status("scim", 3);
+  ASSERT_EQ(st->tasks.size(), 1u);
+  EXPECT_EQ(st->tasks[0].name(), "scim_sync");
+  EXPECT_EQ(st->tasks[0].uid(), "");
+  EXPECT_EQ(f.reg.tasks("scim_sync", "").size(), 1u);
+  EXPECT_THROW(f.reg.register_provider("scim", 4, "\xE6\x9D\xB1\xE4\xBA\xAC"), std::invalid_argument)
+      << "a second kind-mate with an empty slug would share scim_sync";
+  EXPECT_NO_THROW(f.reg.register_provider("google_workspace", 4, "???")) << "another kind has its own task";
+}
+
+TEST(Provider, DisplayNameIsRepairedAndCappedLikeTaskNames) {
+  engine_fixture f;
+  const auto bad = f.reg.register_provider("scim", 3, "Bad\xFF name");
+  EXPECT_EQ(bad.name, "Bad\xEF\xBF\xBD name") << "invalid UTF-8 becomes U+FFFD: it reaches JSON and /metrics";
+  EXPECT_EQ(bad.uid, "bad-name");
+  EXPECT_EQ(f.reg.find_provider("scim", 3)->name, bad.name);
+  EXPECT_NO_THROW(f.reg.register_provider("scim", 3, "Bad\xFF name")) << "still idempotent";
+  try {
+    f.reg.register_provider("scim", 4, "bad\xFE NAME");
+    FAIL() << "registered a second provider onto scim_sync/bad-name";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_TRUE(is_valid_utf8(e.what())) << e.what();
+  }
+
+  const std::string marker = limits::truncation_marker;
+  const auto long_name = f.reg.register_provider("scim", 5, std::string(300, 'n'));
+  EXPECT_EQ(long_name.name, std::string(limits::name_bytes - marker.size(), 'n') + marker);
+  EXPECT_EQ(long_name.uid, std::string(limits::name_bytes, 'n')) << "the slug of the whole name, cut";
+
+  std::string spaced;
+  for (int i = 0; i < 300; ++i) spaced += "a ";
+  const auto cut = f.reg.register_provider("scim", 6, spaced);
+  EXPECT_EQ(cut.uid.size(), limits::name_bytes - 1) << "no '-' left at the end of a cut uid";
+  EXPECT_EQ(slugify(spaced).substr(0, cut.uid.size()), cut.uid);
+  EXPECT_TRUE(f.reg.start(f.reg.sync_spec("scim", 6))) << "the uid names its task key as it is";
+}
+
+TEST(Provider, KindMustBeValidUtf8AndLeaveRoomForTheSyncSuffix) {
+  engine_fixture f;
+  EXPECT_THROW(f.reg.register_provider("sc\xFFim", 3, "Acme SCIM"), std::invalid_argument);
+  EXPECT_FALSE(f.reg.find_provider("sc\xFFim", 3));
+  const std::size_t longest = limits::name_bytes - std::string_view("_sync").size();
+  EXPECT_THROW(f.reg.register_provider(std::string(longest + 1, 'k'), 3, "Acme SCIM"), std::invalid_argument);
+  const auto info = f.reg.register_provider(std::string(longest, 'k'), 3, "Acme SCIM");
+  EXPECT_EQ(info.task_name.size(), limits::name_bytes);
+  EXPECT_TRUE(f.reg.find_provider(std::string(longest, 'k'), 3));
+}
+
 TEST(Provider, StatusBeforeAnySyncIsEmpty) {
   engine_fixture f;
   f.reg.register_provider("scim", 3, "Acme SCIM");

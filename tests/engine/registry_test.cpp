@@ -362,13 +362,4 @@ TEST(Counters, CountFinishedRunsByStatusAndDuration) {
   running.finish(task_status::successful);
 }
 
-TEST(Slug, FollowsTheContract) {
-  EXPECT_EQ(slugify("Acme Google Workspace"), "acme-google-workspace");
-  EXPECT_EQ(slugify("  --Acme -- Entra!! "), "acme-entra");
-  EXPECT_EQ(slugify("SCIM_2.0 (prod)"), "scim-2-0-prod");
-  EXPECT_EQ(slugify("Caf\xC3\xA9 Sync"), "caf-sync");
-  EXPECT_EQ(slugify("***"), "");
-  EXPECT_EQ(slugify("a-b"), "a-b");
-}
-
 }  // namespace

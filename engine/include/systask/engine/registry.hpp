@@ -3,6 +3,7 @@
 #include <systask/engine/options.hpp>
 #include <systask/engine/record.hpp>
 #include <systask/engine/run.hpp>
+#include <systask/engine/slugify.hpp>
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/execution_context.hpp>
@@ -113,10 +114,13 @@ class registry {
   /// "Task has not been run yet." until its first run finishes. No effect if it has records.
   void prefill(const run_spec& spec);
 
-  /// Registers a provider; its sync task is `<kind>_sync` with uid = slug(display_name). Idempotent
-  /// for the same name; throws std::invalid_argument for an empty kind, an id outside
-  /// 1..2^63-1, an id already registered under another name, or a name whose slug another
-  /// provider of the kind already has (the two would share one sync task).
+  /// Registers a provider; its sync task is `<kind>_sync` with uid = `slugify(display_name)`
+  /// (authentik's uid; "" when nothing survives; cut to `limits::name_bytes` if longer). The name
+  /// is stored as `make_safe_text(display_name, limits::name_bytes)`. Idempotent for the same
+  /// name; throws std::invalid_argument for an empty kind, a kind that is not valid UTF-8 or is
+  /// longer than `limits::name_bytes` - 5 bytes, an id outside 1..2^63-1, an id already
+  /// registered under another name, or a name whose slug another provider of the kind already
+  /// has (the two would share one sync task). Takes a mutex shared with other registrations.
   provider_info register_provider(std::string_view kind, std::int64_t id, std::string_view display_name);
   /// The provider registered as (kind, id), if any. Lock-free.
   std::optional<provider_info> find_provider(std::string_view kind, std::int64_t id) const;
@@ -155,9 +159,5 @@ class registry {
  private:
   std::shared_ptr<detail::registry_state> state_;
 };
-
-/// `slug("Acme Google Workspace")` == "acme-google-workspace": lower-case ASCII letters, digits
-/// and '-', runs of anything else become one '-', no leading or trailing '-'.
-std::string slugify(std::string_view name);
 
 }  // namespace systask
