@@ -72,8 +72,7 @@ inline bool plain_ascii_word(std::uint64_t w) noexcept {
 // The end of the run of printable ASCII (no control byte, quote, backslash or byte >= 0x80)
 // that starts at `i`: 16 bytes per step (SSE2), then 8 (SWAR). The tail is checked with one
 // load that overlaps bytes already checked, never by assembling a partial word in memory: a
-// word built from narrow stores and read back wide stalls on store forwarding (it was 38% of
-// the escaper's time in perf).
+// word built from narrow stores and read back wide stalls on store forwarding.
 inline std::size_t plain_ascii_run_end(const unsigned char* p, std::size_t i, std::size_t n) noexcept {
 #if defined(__SSE2__)
   if (n - i >= 16) {

@@ -19,7 +19,8 @@ constexpr std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) n
 }
 
 // Two decimal digits per table lookup: a timestamp is 10 pairs, so formatting one costs ten
-// small divisions instead of twenty (format_timestamp was 17% of a small status body).
+// small divisions instead of twenty. Every message of every body is formatted at read time,
+// so this is on the status path's critical loop.
 constexpr char digit_pairs[] =
     "0001020304050607080910111213141516171819202122232425262728293031323334353637383940414243444546474849"
     "5051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899";

@@ -18,7 +18,7 @@ using systask::test::parses_as_json;
 // The escaper scans 16 bytes at a time, then 8, and checks each tail with an overlapping load:
 // compare it with a byte-at-a-time reference for every length up to 48 and every position of
 // each kind of byte that needs work (and of a valid two-byte character, copied through).
-TEST(Render, EscapingMatchesAByteAtATimeReferenceAtEveryLengthAndPosition) {
+TEST(JsonEscape, MatchesAByteAtATimeReferenceAtEveryLengthAndPosition) {
   const auto reference = [](std::string_view in) {
     std::string out;
     for (const char ch : in) {

@@ -1,5 +1,7 @@
 #pragma once
 
+// RFC 3339 timestamps as the wire contract writes them (engine/src/timestamp.cpp).
+
 #include <systask/engine/clock.hpp>
 
 #include <cstddef>
@@ -15,7 +17,7 @@ inline constexpr std::size_t timestamp_length = 27;
 /// after 9999 are clamped to the first or last representable microsecond. Any thread; no allocation.
 void format_timestamp(wall_time t, char* out) noexcept;
 
-/// `format_timestamp` into a new string.
+/// `format_timestamp` into a new string. Any thread; allocates the returned string.
 std::string format_timestamp(wall_time t);
 
 }  // namespace systask
