@@ -165,7 +165,9 @@ void expand_message(std::string& out, const char* stored, std::size_t length) {
   const std::size_t attrs_len = length - compact_header_bytes - logger_len - event_len;
 
   char ts[timestamp_length];
-  format_timestamp(wall_time{std::chrono::duration_cast<wall_time::duration>(std::chrono::microseconds{us})}, ts);
+  // Formatted from the stored microseconds as they are: converting them back to a wall_time
+  // would overflow within a microsecond of wall_time::min() (nanosecond ticks).
+  format_timestamp_us(us, ts);
   const std::string_view level_name = to_string(level);
   const std::size_t start = out.size();
   out.resize(start + 14 + timestamp_length + 15 + level_name.size() + 12 + logger_len + 11 + event_len + 15 +

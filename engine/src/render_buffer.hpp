@@ -10,6 +10,7 @@
 #include <systask/engine/enums.hpp>
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -22,6 +23,14 @@ namespace systask::detail {
 /// writes the longest whole-character prefix that leaves room for the truncation marker, then
 /// the marker, and sets `*cut`. Returns the bytes written. Any thread; no allocation.
 std::size_t write_escaped(std::string_view in, char* out, std::size_t budget, bool* cut) noexcept;
+
+// --- timestamp.cpp --------------------------------------------------------------------------
+
+/// `format_timestamp` for a time given as microseconds since the epoch, the unit messages are
+/// stored in. Its range (about +-292,000 years) is wider than what four-digit years can show, so
+/// times before 0000-01-01 or after 9999-12-31T23:59:59.999999 are clamped to those instants.
+/// Writes exactly `timestamp_length` bytes. Any thread; no allocation.
+void format_timestamp_us(std::int64_t microseconds_since_epoch, char* out) noexcept;
 
 // --- message_codec.cpp ----------------------------------------------------------------------
 

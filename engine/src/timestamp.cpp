@@ -1,5 +1,7 @@
 #include <systask/engine/timestamp.hpp>
 
+#include "render_buffer.hpp"
+
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
@@ -28,11 +30,12 @@ inline void put2(char* out, unsigned value) noexcept { std::memcpy(out, digit_pa
 
 }  // namespace
 
-void format_timestamp(wall_time t, char* out) noexcept {
-  using namespace std::chrono;
+namespace detail {
+
+void format_timestamp_us(std::int64_t us, char* out) noexcept {
+  // Four-digit years only: the date arithmetic below and the two-digit table assume 0..9999.
   constexpr std::int64_t min_us = days_from_civil(0, 1, 1) * 86'400'000'000LL;
   constexpr std::int64_t max_us = (days_from_civil(10000, 1, 1) * 86'400'000'000LL) - 1;
-  std::int64_t us = floor<microseconds>(t.time_since_epoch()).count();
   us = std::clamp(us, min_us, max_us);
   std::int64_t days = us / 86'400'000'000LL;
   std::int64_t rem = us % 86'400'000'000LL;
@@ -80,6 +83,13 @@ void format_timestamp(wall_time t, char* out) noexcept {
   put2(out + 22, (micros / 100) % 100);
   put2(out + 24, micros % 100);
   out[26] = 'Z';
+}
+
+}  // namespace detail
+
+void format_timestamp(wall_time t, char* out) noexcept {
+  // Microseconds since the epoch fit any system_clock's range, so this never overflows.
+  detail::format_timestamp_us(std::chrono::floor<std::chrono::microseconds>(t.time_since_epoch()).count(), out);
 }
 
 std::string format_timestamp(wall_time t) {

@@ -43,6 +43,19 @@ TEST(Render, GoldenMessageWithAttributes) {
   EXPECT_TRUE(parses_as_json(got));
 }
 
+// The stored form keeps microseconds; expanding it must not convert them back to nanoseconds,
+// which overflows within a microsecond of wall_time::min() (review fc91bd2, R17).
+TEST(Render, StoredTimesAtBothEndsOfSystemClockExpandWithoutOverflow) {
+  const auto timestamp_of = [](systask::wall_time t) {
+    const std::string got = render_log_event(t, log_level::info, "L", "e");
+    EXPECT_TRUE(parses_as_json(got)) << got;
+    return std::string(systask::test::parse(got)["timestamp"].GetString());
+  };
+  EXPECT_EQ(timestamp_of(systask::wall_time::min()), "1677-09-21T00:12:43.145224Z");
+  EXPECT_EQ(timestamp_of(systask::wall_time::min() + nanoseconds{500}), "1677-09-21T00:12:43.145224Z");
+  EXPECT_EQ(timestamp_of(systask::wall_time::max()), "2262-04-11T23:47:16.854775Z");
+}
+
 TEST(Render, EveryLevelName) {
   for (auto level : {log_level::critical, log_level::exception, log_level::error, log_level::warn, log_level::warning,
                      log_level::info, log_level::debug, log_level::notset}) {

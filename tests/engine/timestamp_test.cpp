@@ -1,11 +1,14 @@
 #include <systask/engine/timestamp.hpp>
 
+#include "render_buffer.hpp"
+
 #include <gtest/gtest.h>
 
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <ctime>
+#include <limits>
 #include <string>
 
 namespace {
@@ -22,14 +25,37 @@ TEST(Timestamp, EpochAndBeforeEpoch) {
   EXPECT_EQ(systask::format_timestamp(systask::wall_time{} + days{11016}), "2000-02-29T00:00:00.000000Z");
 }
 
-TEST(Timestamp, ClampsToFourDigitYears) {
+TEST(Timestamp, FormatsBothEndsOfSystemClock) {
+  // With nanosecond ticks, system_clock spans 1677-09-21 to 2262-04-11: four-digit years.
   EXPECT_EQ(systask::format_timestamp(systask::wall_time::max()), "2262-04-11T23:47:16.854775Z");
   EXPECT_EQ(systask::format_timestamp(systask::wall_time::min()), "1677-09-21T00:12:43.145224Z");
-  const auto far = time_point_cast<microseconds>(sys_days{year{9999} / 12 / 31}) + hours{30};
+  EXPECT_EQ(systask::format_timestamp(systask::wall_time::min() + nanoseconds{500}), "1677-09-21T00:12:43.145224Z");
   char buf[systask::timestamp_length];
   systask::format_timestamp(time_point_cast<systask::wall_time::duration>(sys_days{year{2000} / 1 / 1}), buf);
   EXPECT_EQ(std::string(buf, sizeof buf), "2000-01-01T00:00:00.000000Z");
-  (void)far;  // beyond system_clock's range with nanosecond ticks; the clamp is covered by min/max above
+}
+
+// Stored times are microseconds (about +-292,000 years): beyond years 0..9999 they are clamped
+// to the first or last instant a four-digit year can show. (Also what format_timestamp does
+// where system_clock counts microseconds, as libc++'s does.)
+TEST(Timestamp, ClampsToFourDigitYears) {
+  const auto formatted = [](std::int64_t us) {
+    char buf[systask::timestamp_length];
+    systask::detail::format_timestamp_us(us, buf);
+    return std::string(buf, sizeof buf);
+  };
+  const std::int64_t first = time_point_cast<microseconds>(sys_days{year{0} / 1 / 1}).time_since_epoch().count();
+  const std::int64_t last = time_point_cast<microseconds>(sys_days{year{10000} / 1 / 1}).time_since_epoch().count() - 1;
+  EXPECT_EQ(formatted(first), "0000-01-01T00:00:00.000000Z");
+  EXPECT_EQ(formatted(last), "9999-12-31T23:59:59.999999Z");
+  EXPECT_EQ(formatted(first - 1), "0000-01-01T00:00:00.000000Z");
+  EXPECT_EQ(formatted(std::numeric_limits<std::int64_t>::min()), "0000-01-01T00:00:00.000000Z");
+  EXPECT_EQ(formatted(last + 1), "9999-12-31T23:59:59.999999Z");
+  EXPECT_EQ(formatted(last + 30LL * 3'600'000'000LL), "9999-12-31T23:59:59.999999Z");
+  EXPECT_EQ(formatted(std::numeric_limits<std::int64_t>::max()), "9999-12-31T23:59:59.999999Z");
+  // The thread's cached date follows the clamped day back to an ordinary one.
+  EXPECT_EQ(formatted(time_point_cast<microseconds>(sys_days{year{2000} / 1 / 1}).time_since_epoch().count()),
+            "2000-01-01T00:00:00.000000Z");
 }
 
 TEST(Timestamp, MatchesGmtimeAcrossTheRange) {
