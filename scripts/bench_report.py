@@ -159,7 +159,7 @@ lines.append("Every figure is a ratio to something measured in the same process 
              "`--benchmark_repetitions`), real time. Written by `scripts/bench` (raw results in "
              "`bench-results/`, not committed); rerun it to reproduce.\n")
 lines.append(f"Machine: {ctx.get('num_cpus')} CPUs at {cpu} MHz, {platform.platform()}, "
-             f"built with the `release` preset (g++ -O2); run on {ctx.get('date')}. "
+             f"built with the `release` preset (g++, CMake's Release flags: -O3 -DNDEBUG); run on {ctx.get('date')}. "
              f"(Google Benchmark reports its own library as '{ctx.get('library_build_type')}': that is Debian's "
              f"build of libbenchmark, not of systask; it affects both sides of every ratio alike.)\n")
 lines.append("| area | figure | ratio | target | result |\n|---|---|---|---|---|")
