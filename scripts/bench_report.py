@@ -159,7 +159,7 @@ lines.append("Every figure is a ratio to something measured in the same process 
              "`--benchmark_repetitions`), real time. Written by `scripts/bench` (raw results in "
              "`bench-results/`, not committed); rerun it to reproduce.\n")
 lines.append(f"Machine: {ctx.get('num_cpus')} CPUs at {cpu} MHz, {platform.platform()}, "
-             f"built with the `release` preset (g++ -O2); run on {ctx.get('date')}. "
+             f"built with the `release` preset (g++, CMake's Release flags: -O3 -DNDEBUG); run on {ctx.get('date')}. "
              f"(Google Benchmark reports its own library as '{ctx.get('library_build_type')}': that is Debian's "
              f"build of libbenchmark, not of systask; it affects both sides of every ratio alike.)\n")
 lines.append("| area | figure | ratio | target | result |\n|---|---|---|---|---|")
@@ -200,8 +200,9 @@ lines.append("""
   shared_ptr copies) and the body copy out of the scratch buffer; the peers only serialize
   pre-built structs. Profiling on 2026-11-28 removed four costs: RapidJSON's byte-at-a-time
   WriteString (24%; strings now go through the engine's SSE2 escaper), its Key() on constant
-  member names (15%; written whole), the civil-date arithmetic per timestamp (a per-thread cache
-  of the day) and locale-aware case folding in header lookup. 1x10 went from 2.3 µs to ~1.5 µs
+  member names (15%; written whole), timestamp formatting (`format_timestamp` was 17% of a small
+  body; each thread now caches the current day's date, and digits are written two per table
+  lookup) and locale-aware case folding in header lookup. 1x10 went from 2.3 µs to ~1.5 µs
   (1.3x -> ~1.9x RapidJSON), 16x100 from 110 µs to ~65 µs. The rest of 1x10 is spread thin
   (timestamps 12%, memmove, RapidJSON's Prefix bookkeeping, the snapshot's allocations).
   % of memcpy bandwidth (10%) stays out of reach while every timestamp is formatted at read

@@ -1,5 +1,7 @@
 # Configures, builds and runs the consumer project; for MODE=package it first installs systask
-# from SYSTASK_SOURCE into a private prefix. Fails on the first step that fails.
+# from SYSTASK_SOURCE into a private prefix. For MODE=subdirectory it then checks that systask,
+# as a subproject, installs nothing by default and installs its package with SYSTASK_INSTALL=ON.
+# Fails on the first step that fails.
 file(REMOVE_RECURSE ${BINARY})
 file(MAKE_DIRECTORY ${BINARY})
 function(step)
@@ -22,3 +24,20 @@ else()
 endif()
 step(${CMAKE_COMMAND} --build ${BINARY}/consumer)
 step(${BINARY}/consumer/consumer)
+
+if(MODE STREQUAL "subdirectory")
+  # The consumer has no install rules of its own: whatever lands in the prefix is systask's.
+  step(${CMAKE_COMMAND} --install ${BINARY}/consumer --prefix ${BINARY}/default_prefix)
+  file(GLOB_RECURSE installed LIST_DIRECTORIES false ${BINARY}/default_prefix/*)
+  if(installed)
+    message(FATAL_ERROR "systask as a subproject installed files without SYSTASK_INSTALL=ON: ${installed}")
+  endif()
+  # Opting in changes no compile flag, so this rebuilds nothing; it only adds the install rules.
+  step(${CMAKE_COMMAND} -S ${SOURCE} -B ${BINARY}/consumer -DSYSTASK_INSTALL=ON)
+  step(${CMAKE_COMMAND} --build ${BINARY}/consumer)
+  step(${CMAKE_COMMAND} --install ${BINARY}/consumer --prefix ${BINARY}/opt_in_prefix)
+  file(GLOB_RECURSE package_config ${BINARY}/opt_in_prefix/*/cmake/systask/systask-targets.cmake)
+  if(NOT package_config OR NOT EXISTS ${BINARY}/opt_in_prefix/include/systask/engine.hpp)
+    message(FATAL_ERROR "SYSTASK_INSTALL=ON in a subproject did not install systask's package")
+  endif()
+endif()

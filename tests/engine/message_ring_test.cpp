@@ -57,9 +57,9 @@ INSTANTIATE_TEST_SUITE_P(CapacitiesAndPolicies, RingLoss,
                                            ring_case{2, overflow_policy::drop_newest},
                                            ring_case{64, overflow_policy::drop_newest},
                                            ring_case{4096, overflow_policy::drop_newest}),
-                         [](const auto& info) {
-                           return std::to_string(info.param.capacity) +
-                                  (info.param.policy == overflow_policy::overwrite_oldest ? "_overwrite" : "_drop");
+                         [](const auto& c) {
+                           return std::to_string(c.param.capacity) +
+                                  (c.param.policy == overflow_policy::overwrite_oldest ? "_overwrite" : "_drop");
                          });
 
 TEST(Ring, RoundsCapacityUpToAPowerOfTwo) {

@@ -118,9 +118,9 @@ std::vector<stress_case> cases() {
   return out;
 }
 
-INSTANTIATE_TEST_SUITE_P(WritersCapacitiesPolicies, RingStress, ::testing::ValuesIn(cases()), [](const auto& info) {
-  return std::to_string(info.param.writers) + "w_" + std::to_string(info.param.capacity) +
-         (info.param.policy == overflow_policy::overwrite_oldest ? "_overwrite" : "_drop");
+INSTANTIATE_TEST_SUITE_P(WritersCapacitiesPolicies, RingStress, ::testing::ValuesIn(cases()), [](const auto& c) {
+  return std::to_string(c.param.writers) + "w_" + std::to_string(c.param.capacity) +
+         (c.param.policy == overflow_policy::overwrite_oldest ? "_overwrite" : "_drop");
 });
 
 }  // namespace
