@@ -1,6 +1,7 @@
 #pragma once
 
 #include "concurrent_index.hpp"
+#include "pinned_view.hpp"
 #include "run_record.hpp"
 
 #include <systask/engine/registry.hpp>
@@ -25,14 +26,12 @@ struct provider_state;
 struct task_view {
   std::vector<std::shared_ptr<run_record>> running;   // in start order
   std::vector<std::shared_ptr<run_record>> finished;  // newest first
-  task_view* next_retired = nullptr;
 };
 
 /// One task key (name, uid). Lives as long as the registry state.
 struct task_entry {
   task_entry(std::string key_, std::string name_, std::string uid_, const task_options* options_)
       : key_text(std::move(key_)), name(std::move(name_)), uid(std::move(uid_)), options(options_) {}
-  ~task_entry();
 
   std::string_view key() const noexcept { return key_text; }
 
@@ -45,10 +44,8 @@ struct task_entry {
   std::atomic<provider_state*> provider{nullptr};
 
   // Readers pin the entry while they copy pointers out of the current view; a replaced view is
-  // retired and freed only once nobody is pinned (see update_view / try_reclaim).
-  alignas(64) std::atomic<task_view*> view{new task_view};
-  alignas(64) std::atomic<std::uint64_t> readers{0};
-  std::atomic<task_view*> retired{nullptr};
+  // retired and freed only once nobody is pinned (see pinned_view, registry_state::try_reclaim).
+  pinned_view<task_view> views;
   // On the registry's list of entries whose retired views wait for their readers to leave.
   std::atomic<bool> reclaim_queued{false};
   task_entry* next_pending_reclaim = nullptr;
@@ -76,18 +73,13 @@ struct provider_state {
   std::atomic<int> last_outcome{-1};                 // sync_outcome of the last finished run
 };
 
-/// Pins an entry for the duration of a read (see task_entry).
-class entry_pin {
+/// Pins an entry's view for the duration of a read (see pinned_view).
+class entry_pin : public pinned_view<task_view>::pin {
  public:
-  explicit entry_pin(task_entry& e) noexcept : e_(e) { e_.readers.fetch_add(1, std::memory_order_seq_cst); }
-  ~entry_pin() { e_.readers.fetch_sub(1, std::memory_order_release); }
-  entry_pin(const entry_pin&) = delete;
-  entry_pin& operator=(const entry_pin&) = delete;
-  const task_view& view() const noexcept { return *e_.view.load(std::memory_order_seq_cst); }
-
- private:
-  task_entry& e_;
+  explicit entry_pin(const task_entry& e) noexcept : pin(e.views) {}
 };
+
+struct registry_access;
 
 /// Everything a registry owns; shared by the registry, its run handles and pending handlers.
 class registry_state : public std::enable_shared_from_this<registry_state> {
@@ -113,9 +105,14 @@ class registry_state : public std::enable_shared_from_this<registry_state> {
   bool append(run_record& record, log_level level, std::string_view logger, std::string_view event,
               attributes attrs) noexcept;
 
-  /// Replaces the entry's view with `make_next(current)` (nullptr: leave it). Lock-free.
+  /// Replaces the entry's view with `make_next(current)` (-> std::optional<task_view>; nullopt:
+  /// leave it), then frees the replaced view or schedules its reclamation. Lock-free.
   template <class MakeNext>
-  bool update_view(task_entry& entry, MakeNext&& make_next);
+  bool update_view(task_entry& entry, MakeNext&& make_next) {
+    if (!entry.views.replace(std::forward<MakeNext>(make_next))) return false;
+    try_reclaim(entry);
+    return true;
+  }
   /// Frees the entry's retired views if no reader is pinned; otherwise schedules a retry.
   void try_reclaim(task_entry& entry) noexcept;
 
@@ -163,33 +160,11 @@ class registry_state : public std::enable_shared_from_this<registry_state> {
   // whole by the strand), so a deferred pass visits those and not every task.
   std::atomic<task_entry*> pending_reclaim_{nullptr};
 
- public:
-  // Counted by deferred passes (strand only; read by tests).
-  std::uint64_t deferred_passes = 0;
-  std::uint64_t deferred_entries_visited = 0;
+  // What the deferred passes did (strand only), so tests can check that a pass visits the
+  // queued entries and not every task. Read through registry_access.
+  std::uint64_t deferred_passes_ = 0;
+  std::uint64_t deferred_entries_visited_ = 0;
+  friend struct registry_access;
 };
-
-template <class MakeNext>
-bool registry_state::update_view(task_entry& entry, MakeNext&& make_next) {
-  for (;;) {
-    {
-      entry_pin pin(entry);
-      task_view* current = entry.view.load(std::memory_order_seq_cst);
-      std::unique_ptr<task_view> next = make_next(*current);
-      if (!next) return false;
-      if (entry.view.compare_exchange_strong(current, next.get(), std::memory_order_seq_cst)) {
-        next.release();
-        task_view* head = entry.retired.load(std::memory_order_relaxed);
-        do {
-          current->next_retired = head;
-        } while (!entry.retired.compare_exchange_weak(head, current, std::memory_order_release,
-                                                      std::memory_order_relaxed));
-        break;
-      }
-    }
-  }
-  try_reclaim(entry);
-  return true;
-}
 
 }  // namespace systask::detail

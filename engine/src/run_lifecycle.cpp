@@ -1,3 +1,5 @@
+// Run lifecycle: task keys and their configuration, start, prefill, append and finish.
+
 #include "registry_state.hpp"
 
 #include "render_buffer.hpp"
@@ -5,9 +7,6 @@
 
 #include <systask/engine/limits.hpp>
 #include <systask/engine/render.hpp>
-
-#include <boost/asio/bind_executor.hpp>
-#include <boost/asio/post.hpp>
 
 #include <algorithm>
 #include <stdexcept>
@@ -57,11 +56,6 @@ const clock_source& checked_clock(const registry_options& o) {
 }
 
 }  // namespace
-
-task_entry::~task_entry() {
-  delete view.load(std::memory_order_acquire);
-  for (task_view* v = retired.load(std::memory_order_acquire); v;) delete std::exchange(v, v->next_retired);
-}
 
 registry_state::registry_state(registry::executor_type ex, registry_options opts)
     : executor(std::move(ex)),
@@ -155,17 +149,17 @@ run registry_state::start(const run_spec& spec) {
                                              provider, *opts, clock.wall_now(), clock.mono_now(), false);
 
   std::shared_ptr<run_record> holder;
-  const bool started = update_view(*entry, [&](const task_view& current) -> std::unique_ptr<task_view> {
+  const bool started = update_view(*entry, [&](const task_view& current) -> std::optional<task_view> {
     if (provider) {
       for (const auto& r : current.running) {
         if (r->provider == provider) {
           holder = r;  // the lock is taken: do not start
-          return nullptr;
+          return std::nullopt;
         }
       }
     }
-    auto next = std::make_unique<task_view>(task_view{current.running, current.finished});
-    next->running.push_back(record);
+    task_view next{current.running, current.finished};
+    next.running.push_back(record);
     return next;
   });
   if (!started) {
@@ -196,10 +190,10 @@ void registry_state::prefill(const run_spec& spec) {
   record->ring.close();
   record->finish_wall = now;
   record->phase.store(run_record::finished, std::memory_order_release);
-  const bool added = update_view(*entry, [&](const task_view& current) -> std::unique_ptr<task_view> {
-    if (!current.running.empty() || !current.finished.empty()) return nullptr;
-    auto next = std::make_unique<task_view>();
-    next->finished.push_back(record);
+  const bool added = update_view(*entry, [&](const task_view& current) -> std::optional<task_view> {
+    if (!current.running.empty() || !current.finished.empty()) return std::nullopt;
+    task_view next;
+    next.finished.push_back(record);
     return next;
   });
   if (added) records_held.fetch_add(1, std::memory_order_relaxed);
@@ -246,24 +240,24 @@ task_status registry_state::finish(run_record& record, task_status requested, st
   std::size_t removed = 0;
   const std::size_t depth = entry.options.load(std::memory_order_acquire)->history_depth;
   try {
-    update_view(entry, [&](const task_view& current) {
-      auto next = std::make_unique<task_view>();
+    update_view(entry, [&](const task_view& current) -> std::optional<task_view> {
+      task_view next;
       removed = 0;
       for (const auto& r : current.running) {
-        if (r.get() != &record) next->running.push_back(r);
+        if (r.get() != &record) next.running.push_back(r);
       }
       if (!kept) {
         removed = current.finished.size() + 1;  // authentik deletes the task's records on success
         return next;
       }
       for (const auto& r : current.running) {
-        if (r.get() == &record) next->finished.push_back(r);
+        if (r.get() == &record) next.finished.push_back(r);
       }
       for (const auto& r : current.finished) {
-        if (r->prefilled || next->finished.size() >= depth) {
+        if (r->prefilled || next.finished.size() >= depth) {
           ++removed;
         } else {
-          next->finished.push_back(r);
+          next.finished.push_back(r);
         }
       }
       return next;
@@ -276,132 +270,6 @@ task_status registry_state::finish(run_record& record, task_status requested, st
   records_held.fetch_sub(removed, std::memory_order_relaxed);
   if (kept) schedule_expiry(entry, *record.expires);
   return status;
-}
-
-void registry_state::try_reclaim(task_entry& entry) noexcept {
-  task_view* batch = entry.retired.exchange(nullptr, std::memory_order_acq_rel);
-  if (!batch) return;
-  // Every view in `batch` was unlinked (by a seq_cst CAS) before this load. A reader that is not
-  // counted here pinned after it, so it can only have loaded a newer view (see docs/architecture.md).
-  if (entry.readers.load(std::memory_order_seq_cst) == 0) {
-    while (batch) delete std::exchange(batch, batch->next_retired);
-    return;
-  }
-  task_view* tail = batch;
-  while (tail->next_retired) tail = tail->next_retired;
-  task_view* head = entry.retired.load(std::memory_order_relaxed);
-  do {
-    tail->next_retired = head;
-  } while (!entry.retired.compare_exchange_weak(head, batch, std::memory_order_release, std::memory_order_relaxed));
-  queue_for_deferred_reclaim(entry);
-  schedule_deferred_reclaim();
-}
-
-void registry_state::queue_for_deferred_reclaim(task_entry& entry) noexcept {
-  // Once on the list is enough: the pass clears the flag with an acquire exchange before it
-  // frees, so it sees every batch retired by a thread that found the flag already set.
-  if (entry.reclaim_queued.exchange(true, std::memory_order_acq_rel)) return;
-  task_entry* head = pending_reclaim_.load(std::memory_order_relaxed);
-  do {
-    entry.next_pending_reclaim = head;
-  } while (!pending_reclaim_.compare_exchange_weak(head, &entry, std::memory_order_seq_cst, std::memory_order_relaxed));
-}
-
-void registry_state::run_deferred_reclaim() {
-  // seq_cst with the push and with schedule_deferred_reclaim's exchange: a thread that saw a
-  // pass already pending pushed its entry before this pass takes the list.
-  deferred_pending_.store(false, std::memory_order_seq_cst);
-  task_entry* e = pending_reclaim_.exchange(nullptr, std::memory_order_seq_cst);
-  ++deferred_passes;
-  while (e) {
-    task_entry* next = e->next_pending_reclaim;
-    e->reclaim_queued.exchange(false, std::memory_order_acq_rel);
-    ++deferred_entries_visited;
-    try_reclaim(*e);  // queues it again if a reader is still pinned
-    e = next;
-  }
-}
-
-void registry_state::schedule_deferred_reclaim() noexcept {
-  if (closed.load(std::memory_order_acquire)) return;
-  if (deferred_pending_.exchange(true, std::memory_order_seq_cst)) return;
-  try {
-    auto timer = std::make_shared<boost::asio::steady_timer>(strand, std::chrono::milliseconds(2));
-    timer->async_wait([self = shared_from_this(), timer](const boost::system::error_code&) {
-      self->run_deferred_reclaim();
-    });
-  } catch (...) {
-    deferred_pending_.store(false, std::memory_order_release);  // retried at the next update
-  }
-}
-
-void registry_state::schedule_expiry(task_entry& entry, wall_time when) noexcept {
-  if (closed.load(std::memory_order_acquire)) return;
-  try {
-    boost::asio::post(strand, [self = shared_from_this(), e = &entry, when] {
-      if (self->stopped_) return;
-      self->deadlines_.push({when, e});
-      if (when < self->armed_for_) self->arm_timer();
-    });
-  } catch (...) {
-    // Without the timer the record still disappears from every read when it expires; only
-    // its memory waits for the next reclamation.
-  }
-}
-
-void registry_state::arm_timer() {
-  if (auto old = timer_.lock()) old->cancel();
-  if (stopped_ || deadlines_.empty()) {
-    armed_for_ = wall_time::max();
-    return;
-  }
-  armed_for_ = deadlines_.top().when;
-  const auto wait = std::max(armed_for_ - clock.wall_now(), wall_time::duration::zero());
-  auto timer = std::make_shared<boost::asio::steady_timer>(strand, std::chrono::ceil<std::chrono::nanoseconds>(wait));
-  timer_ = timer;
-  timer->async_wait([self = shared_from_this(), timer](const boost::system::error_code& ec) {
-    if (ec == boost::asio::error::operation_aborted || self->stopped_) return;
-    self->reclaim_expired_now();
-  });
-}
-
-void registry_state::reclaim_expired_now() {
-  const wall_time now = clock.wall_now();
-  // Each due entry is handled as it is popped, without collecting them first: a growing list
-  // reaches glibc's large-request path, whose fastbin consolidation walks every small free block
-  // in the process (measured: 1.8 ms for 100 expiries among 100,000 live runs, most of it there).
-  // An entry scheduled more than once finds nothing left to drop the second time, and allocates
-  // nothing then.
-  while (!deadlines_.empty() && deadlines_.top().when <= now) {
-    task_entry& e = *deadlines_.top().entry;
-    deadlines_.pop();
-    drop_expired(e, now);
-  }
-  armed_for_ = wall_time::max();
-  arm_timer();
-}
-
-void registry_state::drop_expired(task_entry& entry, wall_time now) {
-  std::size_t removed = 0;
-  update_view(entry, [&](const task_view& current) -> std::unique_ptr<task_view> {
-    removed = static_cast<std::size_t>(std::count_if(current.finished.begin(), current.finished.end(),
-                                                     [&](const auto& r) { return r->expired_at(now); }));
-    if (removed == 0) return nullptr;
-    auto next = std::make_unique<task_view>();
-    next->running = current.running;
-    next->finished.reserve(current.finished.size() - removed);
-    for (const auto& r : current.finished) {
-      if (!r->expired_at(now)) next->finished.push_back(r);
-    }
-    return next;
-  });
-  records_held.fetch_sub(removed, std::memory_order_relaxed);
-}
-
-void registry_state::shutdown() {
-  stopped_ = true;
-  if (auto t = timer_.lock()) t->cancel();
-  deadlines_ = {};
 }
 
 }  // namespace systask::detail

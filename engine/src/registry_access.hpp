@@ -1,0 +1,18 @@
+#pragma once
+
+#include "registry_state.hpp"
+
+#include <cstdint>
+
+namespace systask::detail {
+
+/// The internals that tests read (not part of the API): what the deferred reclamation passes
+/// did. Call on the thread that runs the registry's executor, or after it stopped.
+struct registry_access {
+  static std::uint64_t deferred_passes(const registry_state& s) noexcept { return s.deferred_passes_; }
+  static std::uint64_t deferred_entries_visited(const registry_state& s) noexcept {
+    return s.deferred_entries_visited_;
+  }
+};
+
+}  // namespace systask::detail
