@@ -83,6 +83,15 @@ struct entry_copy {
   std::vector<std::shared_ptr<const run_record>> running, finished;
 };
 
+// Messages a run holds now. `dropped` is read first: a drop is counted only after its message
+// was accepted, so appended >= dropped from then on and the difference never wraps. Appends
+// between the two loads make it an overestimate; a ring never holds more than its capacity.
+std::uint64_t retained_messages_of(const run_record& r) noexcept {
+  const std::uint64_t dropped = r.ring.dropped();
+  const std::uint64_t appended = r.ring.appended();
+  return std::min<std::uint64_t>(appended > dropped ? appended - dropped : 0, r.ring.capacity());
+}
+
 entry_copy copy_entry(task_entry& e) {
   entry_copy c;
   entry_pin pin(e);
@@ -184,18 +193,25 @@ std::vector<task_counters> registry::counters() const {
       c.duration_histogram[i] = e.histogram[i].load(std::memory_order_relaxed);
     }
     c.duration_sum = e.duration_sum.load(std::memory_order_relaxed);
-    c.dropped_messages = e.dropped_messages.load(std::memory_order_relaxed);
+    // The drops of finished runs are in the entry's total, added by finish after the run left
+    // phase `running`; a run still `running` adds its live count. The total is read first
+    // (acquire, paired with finish's release add), so a run whose drops it holds is seen past
+    // `running` and is not counted twice. A run caught between the two is missed for a moment;
+    // the entry's monotone maximum hides that, so the counter never goes down.
+    std::uint64_t dropped = e.dropped_messages.load(std::memory_order_acquire);
     const entry_copy copy = copy_entry(e);
-    c.running = copy.running.size();
     for (const auto& r : copy.running) {
-      c.retained_messages += r->ring.appended() - r->ring.dropped();
-      c.dropped_messages += r->ring.dropped();
+      const int phase = r->phase.load(std::memory_order_acquire);
+      if (phase != run_record::finished) ++c.running;
+      if (phase == run_record::running) dropped += r->ring.dropped();
+      c.retained_messages += retained_messages_of(*r);
     }
     for (const auto& r : copy.finished) {
       if (r->expired_at(now)) continue;
       ++c.retained_runs;
-      c.retained_messages += r->ring.appended() - r->ring.dropped();
+      c.retained_messages += retained_messages_of(*r);
     }
+    c.dropped_messages = e.report_dropped(dropped);
     out.push_back(std::move(c));
   });
   return out;

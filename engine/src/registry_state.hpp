@@ -9,6 +9,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <map>
 #include <memory>
@@ -54,7 +55,20 @@ struct task_entry {
   alignas(64) std::atomic<std::uint64_t> finished_by_status[4]{};
   std::atomic<std::uint64_t> histogram[duration_buckets.size() + 1]{};
   std::atomic<double> duration_sum{0};
+  // Drops of finished runs (release add by finish; see registry::counters).
   std::atomic<std::uint64_t> dropped_messages{0};
+  // The largest dropped total reported so far, so that the reported counter never goes down.
+  std::atomic<std::uint64_t> dropped_reported{0};
+
+  /// Reports `computed` (a dropped total that may lag the truth, never exceed it) as a value
+  /// that never goes down. Any thread; lock-free.
+  std::uint64_t report_dropped(std::uint64_t computed) noexcept {
+    std::uint64_t prev = dropped_reported.load(std::memory_order_relaxed);
+    while (prev < computed &&
+           !dropped_reported.compare_exchange_weak(prev, computed, std::memory_order_relaxed)) {
+    }
+    return std::max(prev, computed);
+  }
 };
 
 /// A registered provider. Its sync lock is "a running run of this provider is in its task

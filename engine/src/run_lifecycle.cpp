@@ -115,12 +115,16 @@ bool registry_state::append(run_record& record, log_level level, std::string_vie
                             attributes attrs) noexcept {
   char buf[limits::message_bytes];
   const std::size_t n = render_compact(buf, clock.wall_now(), level, logger, event, attrs);
-  if (!record.ring.append({buf, n})) return false;
+  // The level bit goes in before the ring's ticket is taken: finish reads the levels after it
+  // closed the ring, and the close's CAS on the ticket counter comes after every accepted
+  // ticket's fetch_add, so every accepted message's level counts towards the final status. (A
+  // message refused because the run finished meanwhile may still have set its bit: the outcome
+  // of a log racing a finish is unspecified.)
   const std::uint32_t bit = level_bit(level);
   if (!(record.levels_seen.load(std::memory_order_relaxed) & bit)) {
     record.levels_seen.fetch_or(bit, std::memory_order_relaxed);
   }
-  return true;
+  return record.ring.append({buf, n});
 }
 
 run registry_state::start(const run_spec& spec) {
@@ -225,7 +229,8 @@ task_status registry_state::finish(run_record& record, task_status requested, st
   entry.finished_by_status[static_cast<std::size_t>(status)].fetch_add(1, std::memory_order_relaxed);
   entry.histogram[bucket_of(record.duration)].fetch_add(1, std::memory_order_relaxed);
   entry.duration_sum.fetch_add(record.duration, std::memory_order_relaxed);
-  entry.dropped_messages.fetch_add(record.ring.dropped(), std::memory_order_relaxed);
+  // Release: registry::counters reads this total before the runs' phases (see there).
+  entry.dropped_messages.fetch_add(record.ring.dropped(), std::memory_order_release);
 
   if (provider_state* p = record.provider) {
     if (status == task_status::successful) {
