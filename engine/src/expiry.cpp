@@ -58,20 +58,18 @@ void registry_state::reclaim_expired_now() {
 }
 
 void registry_state::drop_expired(task_entry& entry, wall_time now) {
-  std::size_t removed = 0;
+  view_change change;
   update_view(entry, [&](const task_view& current) -> std::optional<task_view> {
-    removed = static_cast<std::size_t>(std::count_if(current.finished.begin(), current.finished.end(),
-                                                     [&](const auto& r) { return r->expired_at(now); }));
-    if (removed == 0) return std::nullopt;
-    task_view next;
-    next.running = current.running;
-    next.finished.reserve(current.finished.size() - removed);
-    for (const auto& r : current.finished) {
-      if (!r->expired_at(now)) next.finished.push_back(r);
-    }
+    change = {};
+    task_view next = settle_finished(current, entry.options.load(std::memory_order_acquire)->history_depth, change);
+    const auto expired = static_cast<std::size_t>(
+        std::count_if(next.finished.begin(), next.finished.end(), [&](const auto& r) { return r->expired_at(now); }));
+    if (expired == 0 && change.moved == 0) return std::nullopt;
+    change.removed += expired;
+    std::erase_if(next.finished, [&](const auto& r) { return r->expired_at(now); });
     return next;
   });
-  records_held.fetch_sub(removed, std::memory_order_relaxed);
+  account(entry, change);
 }
 
 void registry_state::shutdown() {

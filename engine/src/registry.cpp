@@ -114,7 +114,8 @@ std::optional<provider_status> registry::sync_status(std::string_view kind, std:
   out.provider = p->info;
   for (const auto& r : c.running) {
     if (r->provider != p) continue;
-    out.is_running = true;
+    // The same definition as the lock itself: a run of this provider whose ring is open.
+    if (registry_state::holds_lock(*r, p)) out.is_running = true;
     if (include_running) out.tasks.emplace_back(r, now, mono);
   }
   for (const auto& r : c.finished) {

@@ -15,4 +15,10 @@ struct registry_access {
   }
 };
 
+/// The record behind a run handle (null for an empty handle), for tests that must read a run's
+/// exact counts after finishing it.
+struct run_access {
+  static const std::shared_ptr<run_record>& record(const run& r) noexcept { return r.record_; }
+};
+
 }  // namespace systask::detail

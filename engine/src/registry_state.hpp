@@ -71,9 +71,25 @@ struct task_entry {
   }
 };
 
-/// A registered provider. Its sync lock is "a running run of this provider is in its task
-/// entry's running list", so taking and releasing it is part of the same atomic view update that
-/// makes the run visible, and it cannot outlive the run.
+/// What a view update did to the records it moved or removed, for the registry's accounting
+/// once the update is installed (`registry_state::account`).
+struct view_change {
+  std::size_t moved = 0;             // finished runs moved out of `running`
+  std::size_t removed = 0;           // records that left the view
+  std::vector<wall_time> expiries;   // deadlines of the records moved into `finished`
+};
+
+/// The next view's lists built from `current`: every run in `running` whose phase is finished
+/// leaves it for `finished` (newest first, oldest finish handled first), honouring its
+/// keep_on_success, the history depth and the prefilled placeholder, exactly as its own finish
+/// would have. Every view update goes through it, so a run left in `running` by a finish whose
+/// update failed (out of memory) is moved by the next update of its entry, by any thread.
+task_view settle_finished(const task_view& current, std::size_t depth, view_change& change);
+
+/// A registered provider. Its sync lock is held by the run of this provider that is in its
+/// task entry's running list with its message ring still open. Taking it is the view update
+/// that makes the run visible; releasing it is the close of the run's ring at finish, so it
+/// ends exactly when the run stops accepting messages (see registry_state::start).
 struct provider_state {
   provider_state(std::string key_, provider_info info_, task_entry* entry_)
       : key_text(std::move(key_)), info(std::move(info_)), entry(entry_) {}
@@ -116,6 +132,10 @@ class registry_state : public std::enable_shared_from_this<registry_state> {
   run start(const run_spec& spec);
   void prefill(const run_spec& spec);
   task_status finish(run_record& record, task_status requested, std::string_view failure) noexcept;
+  /// Whether `r` holds its provider's sync lock (see provider_state).
+  static bool holds_lock(const run_record& r, const provider_state* p) noexcept {
+    return r.provider == p && !r.ring.closed();
+  }
   bool append(run_record& record, log_level level, std::string_view logger, std::string_view event,
               attributes attrs) noexcept;
 
@@ -129,6 +149,8 @@ class registry_state : public std::enable_shared_from_this<registry_state> {
   }
   /// Frees the entry's retired views if no reader is pinned; otherwise schedules a retry.
   void try_reclaim(task_entry& entry) noexcept;
+  /// The accounting of an installed view update: records held and expiry deadlines.
+  void account(task_entry& entry, const view_change& change) noexcept;
 
   // Expiry, on the strand.
   void schedule_expiry(task_entry& entry, wall_time when) noexcept;

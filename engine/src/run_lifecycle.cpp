@@ -152,26 +152,33 @@ run registry_state::start(const run_spec& spec) {
                                              make_safe_text(spec.description, limits::description_bytes), entry,
                                              provider, *opts, clock.wall_now(), clock.mono_now(), false);
 
-  std::shared_ptr<run_record> holder;
-  const bool started = update_view(*entry, [&](const task_view& current) -> std::optional<task_view> {
-    if (provider) {
-      for (const auto& r : current.running) {
-        if (r->provider == provider) {
-          holder = r;  // the lock is taken: do not start
-          return std::nullopt;
+  for (;;) {
+    std::shared_ptr<run_record> holder;
+    view_change change;
+    const bool started = update_view(*entry, [&](const task_view& current) -> std::optional<task_view> {
+      holder.reset();
+      change = {};
+      if (provider) {
+        for (const auto& r : current.running) {
+          if (holds_lock(*r, provider)) {
+            holder = r;  // the lock is taken: do not start
+            return std::nullopt;
+          }
         }
       }
+      task_view next = settle_finished(current, entry->options.load(std::memory_order_acquire)->history_depth, change);
+      next.running.push_back(record);
+      return next;
+    });
+    if (started) {
+      records_held.fetch_add(1, std::memory_order_relaxed);
+      account(*entry, change);
+      return run(std::move(record), shared_from_this());
     }
-    task_view next{current.running, current.finished};
-    next.running.push_back(record);
-    return next;
-  });
-  if (!started) {
-    if (holder) append(*holder, log_level::info, holder->name, skipped_sync_event, {});
-    return run{};
+    // Refused: the holder records that a sync was skipped. Its ring accepts the message exactly
+    // when the holder still holds the lock; if it closed meanwhile, the lock is free: retry.
+    if (append(*holder, log_level::info, holder->name, skipped_sync_event, {})) return run{};
   }
-  records_held.fetch_add(1, std::memory_order_relaxed);
-  return run(std::move(record), shared_from_this());
 }
 
 void registry_state::prefill(const run_spec& spec) {
@@ -221,9 +228,9 @@ task_status registry_state::finish(run_record& record, task_status requested, st
   }
   record.status = status;
   record.finish_wall = clock.wall_now();
-  record.duration = std::max(0.0, std::chrono::duration<double>(clock.mono_now() - record.start_mono).count());
-  const bool kept = record.keep_on_success || status != task_status::successful;
-  if (kept) record.expires = record.finish_wall + record.retention;
+  record.finish_mono = clock.mono_now();
+  record.duration = std::max(0.0, std::chrono::duration<double>(record.finish_mono - record.start_mono).count());
+  if (record.kept()) record.expires = record.finish_wall + record.retention;
 
   task_entry& entry = *record.entry;
   entry.finished_by_status[static_cast<std::size_t>(status)].fetch_add(1, std::memory_order_relaxed);
@@ -242,39 +249,69 @@ task_status registry_state::finish(run_record& record, task_status requested, st
   }
   record.phase.store(run_record::finished, std::memory_order_release);
 
-  std::size_t removed = 0;
-  const std::size_t depth = entry.options.load(std::memory_order_acquire)->history_depth;
+  view_change change;
   try {
     update_view(entry, [&](const task_view& current) -> std::optional<task_view> {
-      task_view next;
-      removed = 0;
-      for (const auto& r : current.running) {
-        if (r.get() != &record) next.running.push_back(r);
-      }
-      if (!kept) {
-        removed = current.finished.size() + 1;  // authentik deletes the task's records on success
-        return next;
-      }
-      for (const auto& r : current.running) {
-        if (r.get() == &record) next.finished.push_back(r);
-      }
-      for (const auto& r : current.finished) {
-        if (r->prefilled || next.finished.size() >= depth) {
-          ++removed;
-        } else {
-          next.finished.push_back(r);
-        }
-      }
+      change = {};
+      task_view next = settle_finished(current, entry.options.load(std::memory_order_acquire)->history_depth, change);
+      if (change.moved == 0) return std::nullopt;  // another update moved this run already
       return next;
     });
   } catch (...) {
-    // Out of memory while copying the view: the run stays in the running list, finished.
-    // Readers show it finished; the next update of this entry moves it.
+    // Out of memory while copying the view: the run stays in the running list, finished. It
+    // holds no lock (its ring is closed) and readers show it finished; the next update of this
+    // entry, by any thread, moves it and does its accounting (see settle_finished).
     return status;
   }
-  records_held.fetch_sub(removed, std::memory_order_relaxed);
-  if (kept) schedule_expiry(entry, *record.expires);
+  account(entry, change);
   return status;
+}
+
+task_view settle_finished(const task_view& current, std::size_t depth, view_change& change) {
+  task_view next;
+  std::vector<const std::shared_ptr<run_record>*> done;
+  next.running.reserve(current.running.size());
+  for (const auto& r : current.running) {
+    if (r->is_finished()) {
+      done.push_back(&r);
+    } else {
+      next.running.push_back(r);
+    }
+  }
+  if (done.empty()) {
+    next.finished = current.finished;
+    return next;
+  }
+  change.moved = done.size();
+  // Oldest finish first, so that each run lands where an update of its own would have put it.
+  std::sort(done.begin(), done.end(), [](const auto* a, const auto* b) { return (*a)->finish_mono < (*b)->finish_mono; });
+  std::vector<std::shared_ptr<run_record>> finished = current.finished;  // newest first
+  bool added = false;
+  for (const auto* d : done) {
+    const run_record& r = **d;
+    if (!r.kept()) {
+      change.removed += finished.size() + 1;  // authentik deletes the task's records on success
+      finished.clear();
+      continue;
+    }
+    finished.insert(finished.begin(), *d);
+    if (r.expires) change.expiries.push_back(*r.expires);
+    added = true;
+  }
+  next.finished.reserve(std::min(finished.size(), depth));
+  for (auto& r : finished) {
+    if ((added && r->prefilled) || next.finished.size() >= depth) {
+      ++change.removed;
+    } else {
+      next.finished.push_back(std::move(r));
+    }
+  }
+  return next;
+}
+
+void registry_state::account(task_entry& entry, const view_change& change) noexcept {
+  records_held.fetch_sub(change.removed, std::memory_order_relaxed);
+  for (const wall_time when : change.expiries) schedule_expiry(entry, when);
 }
 
 }  // namespace systask::detail

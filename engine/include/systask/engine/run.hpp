@@ -13,6 +13,7 @@ namespace systask {
 namespace detail {
 struct run_record;
 class registry_state;
+struct run_access;
 }  // namespace detail
 
 /// The handle of one run in progress. Movable, not copyable. Every method is thread-safe,
@@ -68,6 +69,7 @@ class run {
 
  private:
   void abandon() noexcept;
+  friend struct detail::run_access;
 
   std::shared_ptr<detail::run_record> record_;
   std::shared_ptr<detail::registry_state> registry_;
