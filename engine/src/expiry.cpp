@@ -12,42 +12,40 @@
 namespace systask::detail {
 
 void registry_state::schedule_expiry(task_entry& entry, wall_time when) noexcept {
-  if (closed.load(std::memory_order_acquire)) return;
-  try {
+  // When nothing can be posted (detached, or out of memory) the record still disappears from
+  // every read when it expires; only its memory waits for a later reclamation of its entry.
+  with_executor([&](strand_type& strand, const registry::executor_type&) {
     boost::asio::post(strand, [self = shared_from_this(), e = &entry, when] {
       if (self->stopped_) return;
       self->deadlines_.push({when, e});
       if (when < self->armed_for_) self->arm_timer();
     });
-  } catch (...) {
-    // Without the timer the record still disappears from every read when it expires; only
-    // its memory waits for the next reclamation.
-  }
+  });
 }
 
 void registry_state::arm_timer() {
   if (auto old = timer_.lock()) old->cancel();
-  if (stopped_ || deadlines_.empty()) {
-    armed_for_ = wall_time::max();
-    return;
-  }
-  armed_for_ = deadlines_.top().when;
-  const auto wait = std::max(armed_for_ - clock.wall_now(), wall_time::duration::zero());
-  auto timer = std::make_shared<boost::asio::steady_timer>(strand, std::chrono::ceil<std::chrono::nanoseconds>(wait));
-  timer_ = timer;
-  timer->async_wait([self = shared_from_this(), timer](const boost::system::error_code& ec) {
-    if (ec == boost::asio::error::operation_aborted || self->stopped_) return;
-    self->reclaim_expired_now();
+  armed_for_ = wall_time::max();
+  if (stopped_ || deadlines_.empty()) return;
+  const wall_time when = deadlines_.top().when;
+  const auto wait = std::max(when - clock.wall_now(), wall_time::duration::zero());
+  with_executor([&](strand_type& strand, const registry::executor_type&) {
+    auto timer = std::make_shared<boost::asio::steady_timer>(strand, std::chrono::ceil<std::chrono::nanoseconds>(wait));
+    timer->async_wait([self = shared_from_this(), timer](const boost::system::error_code& ec) {
+      if (ec == boost::asio::error::operation_aborted || self->stopped_) return;
+      self->reclaim_expired_now();
+    });
+    timer_ = timer;
+    armed_for_ = when;
   });
 }
 
 void registry_state::reclaim_expired_now() {
   const wall_time now = clock.wall_now();
   // Each due entry is handled as it is popped, without collecting them first: a growing list
-  // reaches glibc's large-request path, whose fastbin consolidation walks every small free block
-  // in the process (measured: 1.8 ms for 100 expiries among 100,000 live runs, most of it there).
-  // An entry scheduled more than once finds nothing left to drop the second time, and allocates
-  // nothing then.
+  // would reach the allocator's large-request path, which is slow with many live runs (see
+  // docs/PERFORMANCE.md). An entry scheduled more than once finds nothing left to drop the
+  // second time, and allocates nothing then.
   while (!deadlines_.empty() && deadlines_.top().when <= now) {
     task_entry& e = *deadlines_.top().entry;
     deadlines_.pop();

@@ -1,8 +1,11 @@
 #include <systask/engine/registry.hpp>
 
+#include "registry_service.hpp"
 #include "registry_state.hpp"
 
+#include <boost/asio/execution/context.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/query.hpp>
 
 #include <algorithm>
 #include <stdexcept>
@@ -15,15 +18,21 @@ using detail::run_record;
 using detail::task_entry;
 
 registry::registry(const executor_type& executor, registry_options options)
-    : state_(std::make_shared<registry_state>(executor, std::move(options))) {}
+    : state_(std::make_shared<registry_state>(executor, std::move(options))) {
+  // The context's service detaches this state when the context shuts down, so nothing the
+  // state does later (a run finishing, a handler's destructor) touches the dead context.
+  boost::asio::execution_context& context = boost::asio::query(executor, boost::asio::execution::context);
+  boost::asio::use_service<detail::registry_service>(context).attach(state_);
+}
 
 registry::~registry() {
-  state_->closed.store(true, std::memory_order_release);
-  try {
-    boost::asio::post(state_->strand, [s = state_] { s->shutdown(); });
-  } catch (...) {
-    // The executor refused the work (it is shutting down); its pending timers die with it.
-  }
+  state_->close_registry();
+  // Cancel the pending timers on the strand (so that io_context::run can return), then cut the
+  // link: handlers already queued still run (they hold the state) and find it stopped.
+  state_->with_executor([&](registry_state::strand_type& strand, const executor_type&) {
+    boost::asio::post(strand, [s = state_] { s->shutdown(); });
+  });
+  state_->detach_executor();
 }
 
 registry::executor_type registry::get_executor() const noexcept { return state_->executor; }
@@ -243,8 +252,9 @@ bool registry::trigger(std::string_view name, std::string_view uid) {
       spec.provider = provider_ref{p->info.kind, p->info.id};
     }
   }
-  boost::asio::post(state_->executor, [r = std::move(r), spec = std::move(spec)] { r(spec); });
-  return true;
+  return state_->with_executor([&](registry_state::strand_type&, const executor_type& ex) {
+    boost::asio::post(ex, [r = std::move(r), spec = std::move(spec)] { r(spec); });
+  });
 }
 
 std::optional<wall_time> registry::next_expiry() const {
@@ -259,7 +269,9 @@ std::optional<wall_time> registry::next_expiry() const {
 }
 
 void registry::reclaim_expired() {
-  boost::asio::post(state_->strand, [s = state_] { s->reclaim_expired_now(); });
+  state_->with_executor([&](registry_state::strand_type& strand, const executor_type&) {
+    boost::asio::post(strand, [s = state_] { s->reclaim_expired_now(); });
+  });
 }
 
 std::size_t registry::records_held() const { return state_->records_held.load(std::memory_order_relaxed); }

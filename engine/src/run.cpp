@@ -66,7 +66,7 @@ task_status run::fail(std::exception_ptr e) noexcept {
   return registry_->finish(*record_, task_status::error, text);
 }
 
-bool run::finished() const noexcept { return !record_ || record_->is_finished(); }
+bool run::finished() const noexcept { return !record_ || record_->is_finished() || registry_->registry_gone(); }
 std::string_view run::uuid() const noexcept { return record_ ? std::string_view(record_->uuid) : std::string_view(); }
 std::string_view run::name() const noexcept { return record_ ? std::string_view(record_->name) : std::string_view(); }
 std::string_view run::uid() const noexcept { return record_ ? std::string_view(record_->uid) : std::string_view(); }

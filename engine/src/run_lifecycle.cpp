@@ -59,9 +59,9 @@ const clock_source& checked_clock(const registry_options& o) {
 
 registry_state::registry_state(registry::executor_type ex, registry_options opts)
     : executor(std::move(ex)),
-      strand(executor),
       options((validate(opts.default_task), std::move(opts))),
-      clock(checked_clock(options)) {}
+      clock(checked_clock(options)),
+      strand_(std::in_place, executor) {}
 
 std::string registry_state::task_key(std::string_view name, std::string_view uid) {
   // Length-prefixed so that no (name, uid) pair can collide with another.
@@ -211,6 +211,7 @@ void registry_state::prefill(const run_spec& spec) {
 }
 
 task_status registry_state::finish(run_record& record, task_status requested, std::string_view failure) noexcept {
+  if (registry_gone()) return record.is_finished() ? record.status : task_status::unknown;
   int expected = run_record::running;
   if (!record.phase.compare_exchange_strong(expected, run_record::finishing, std::memory_order_acq_rel)) {
     return record.is_finished() ? record.status : task_status::unknown;

@@ -42,16 +42,16 @@ void registry_state::run_deferred_reclaim() {
 }
 
 void registry_state::schedule_deferred_reclaim() noexcept {
-  if (closed.load(std::memory_order_acquire)) return;
   if (deferred_pending_.exchange(true, std::memory_order_seq_cst)) return;
-  try {
+  const bool scheduled = with_executor([&](strand_type& strand, const registry::executor_type&) {
     auto timer = std::make_shared<boost::asio::steady_timer>(strand, std::chrono::milliseconds(2));
     timer->async_wait([self = shared_from_this(), timer](const boost::system::error_code&) {
       self->run_deferred_reclaim();
     });
-  } catch (...) {
-    deferred_pending_.store(false, std::memory_order_release);  // retried at the next update
-  }
+  });
+  // Detached or out of memory: retried at the next update of any entry; the views left are
+  // freed with their entry at the latest.
+  if (!scheduled) deferred_pending_.store(false, std::memory_order_release);
 }
 
 }  // namespace systask::detail

@@ -77,8 +77,14 @@ struct task_counters {
 /// appends (on `run`) are lock-free. Expired records are reclaimed by a timer on the executor
 /// given at construction, armed for the earliest deadline.
 ///
-/// Destroy the registry before its execution context. Run handles and task records may
-/// outlive it.
+/// Teardown: the registry, its execution context, its run handles and its task records may be
+/// destroyed in any order (but not the context while a thread runs it: Asio's rule). Once the
+/// registry is destroyed, its runs record nothing more: `log` returns false, `finish` and
+/// `fail` return `unknown`, `finished()` is true; task records stay readable. Once the context
+/// is destroyed (or shut down) first, the registry keeps recording and serving reads, but does
+/// nothing more on the executor: no expiry timer (expired records are still hidden from every
+/// read; their memory is freed with the registry), `trigger` returns false, `reclaim_expired`
+/// does nothing, and `async_run` must not be called.
 class registry {
  public:
   using executor_type = boost::asio::any_io_executor;
@@ -92,6 +98,8 @@ class registry {
     requires std::is_convertible_v<ExecutionContext&, boost::asio::execution_context&>
   explicit registry(ExecutionContext& context, registry_options options = {})
       : registry(executor_type(context.get_executor()), std::move(options)) {}
+  /// Stops the registry's runs from recording and cancels its timers. Waits only for a post to
+  /// the executor that another thread has in progress.
   ~registry();
   registry(const registry&) = delete;
   registry& operator=(const registry&) = delete;
@@ -138,13 +146,13 @@ class registry {
   /// Registers the runner that re-runs task `name` (replacing any earlier one).
   void set_runner(std::string_view name, runner r);
   /// Queues the runner of `name` on the executor with a spec for (name, uid); false when no
-  /// runner is registered for that name (nothing is queued).
+  /// runner is registered for that name, or the execution context is gone (nothing is queued).
   bool trigger(std::string_view name, std::string_view uid);
 
   /// Earliest expiry among the records held now (nullopt: none expires). Lock-free.
   std::optional<wall_time> next_expiry() const;
   /// Reclaims expired records now, on the executor (the timer does this by itself; tests with a
-  /// manual clock call it after advancing time).
+  /// manual clock call it after advancing time). Does nothing once the execution context is gone.
   void reclaim_expired();
   /// Records held in memory, expired or not (reclaimed ones are gone). Lock-free.
   std::size_t records_held() const;

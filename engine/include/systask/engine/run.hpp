@@ -23,6 +23,10 @@ struct run_access;
 /// says so, so no run is left "running" forever and a provider's sync lock is always released.
 /// An empty handle (default-constructed, moved-from, or a provider sync that was skipped
 /// because another holds the lock) tests false and ignores every call.
+///
+/// A handle may outlive its registry and the registry's execution context. Once the registry
+/// is destroyed the run records nothing more: `log` returns false, `finish` and `fail` return
+/// `unknown` and `finished()` is true.
 class run {
  public:
   run() noexcept = default;
@@ -58,6 +62,8 @@ class run {
   /// Ends the run as `error` with the message `reason` (e.g. "cancelled").
   task_status fail(std::string_view reason) noexcept;
 
+  /// True when calls can no longer change the run: it finished, its registry is gone, or the
+  /// handle is empty (there is nothing to finish).
   bool finished() const noexcept;
   std::string_view uuid() const noexcept;
   std::string_view name() const noexcept;
