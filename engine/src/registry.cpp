@@ -41,6 +41,10 @@ const registry_options& registry::options() const noexcept { return state_->opti
 void registry::configure_task(std::string_view name, const task_options& options) { state_->configure(name, options); }
 
 run registry::start(const run_spec& spec) { return state_->start(spec); }
+boost::system::error_code registry::check_spec(const run_spec& spec) const {
+  const errc e = state_->check_spec(spec);
+  return e == errc{} ? boost::system::error_code{} : make_error_code(e);
+}
 void registry::prefill(const run_spec& spec) { state_->prefill(spec); }
 
 provider_info registry::register_provider(std::string_view kind, std::int64_t id, std::string_view display_name) {

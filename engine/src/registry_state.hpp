@@ -4,6 +4,7 @@
 #include "pinned_view.hpp"
 #include "run_record.hpp"
 
+#include <systask/engine/errc.hpp>
 #include <systask/engine/registry.hpp>
 
 #include <boost/asio/steady_timer.hpp>
@@ -133,10 +134,13 @@ class registry_state : public std::enable_shared_from_this<registry_state> {
   concurrent_index<provider_state> providers;
 
   task_entry& entry_for(std::string_view name, std::string_view uid);
-  provider_state* find_provider(std::string_view kind, std::int64_t id) const noexcept;
+  provider_state* find_provider(std::string_view kind, std::int64_t id) const;
   static std::string task_key(std::string_view name, std::string_view uid);
   static std::string provider_key(std::string_view kind, std::int64_t id);
 
+  /// What start(spec) would refuse, without throwing (0: nothing); sets *provider to the
+  /// provider the spec names, if registered. Lock-free; allocates (the lookup key).
+  errc check_spec(const run_spec& spec, provider_state** provider = nullptr) const;
   run start(const run_spec& spec);
   void prefill(const run_spec& spec);
   task_status finish(run_record& record, task_status requested, std::string_view failure) noexcept;

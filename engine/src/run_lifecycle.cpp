@@ -48,6 +48,21 @@ void validate(const task_options& o) {
     throw std::invalid_argument("systask: task_options.max_messages must be in 1..1048576");
   }
   if (o.retention.count() < 0) throw std::invalid_argument("systask: task_options.retention must not be negative");
+  if (o.retention > task_options::max_retention && o.retention != task_options::never_expire) {
+    throw std::invalid_argument(
+        "systask: task_options.retention must be at most 100 years (3155760000 s); use "
+        "task_options::never_expire to keep finished runs forever");
+  }
+}
+
+// finish + retention, where the arithmetic happens: validate() bounds the retention, and a
+// finish time near the end of wall_time's range (a manual or broken clock) saturates instead
+// of overflowing. nullopt: never expires.
+std::optional<wall_time> expiry_of(wall_time finish, std::chrono::seconds retention) noexcept {
+  if (retention == task_options::never_expire) return std::nullopt;
+  const auto r = std::chrono::duration_cast<wall_time::duration>(std::min(retention, task_options::max_retention));
+  if (finish > wall_time::max() - r) return wall_time::max();
+  return finish + r;
 }
 
 const clock_source& checked_clock(const registry_options& o) {
@@ -107,7 +122,7 @@ task_entry& registry_state::entry_for(std::string_view name, std::string_view ui
   });
 }
 
-provider_state* registry_state::find_provider(std::string_view kind, std::int64_t id) const noexcept {
+provider_state* registry_state::find_provider(std::string_view kind, std::int64_t id) const {
   return providers.find(provider_key(kind, id));
 }
 
@@ -127,24 +142,41 @@ bool registry_state::append(run_record& record, log_level level, std::string_vie
   return record.ring.append({buf, n});
 }
 
+errc registry_state::check_spec(const run_spec& spec, provider_state** provider) const {
+  if (spec.provider) {
+    provider_state* p = find_provider(spec.provider->kind, spec.provider->id);
+    if (!p) return errc::unknown_provider;
+    if (provider) *provider = p;
+    if ((!spec.name.empty() && spec.name != p->info.task_name) || (!spec.uid.empty() && spec.uid != p->info.uid)) {
+      return errc::invalid_spec;
+    }
+    return {};
+  }
+  if (spec.name.empty()) return errc::invalid_spec;
+  return {};
+}
+
 run registry_state::start(const run_spec& spec) {
   provider_state* provider = nullptr;
   task_entry* entry = nullptr;
-  if (spec.provider) {
-    provider = find_provider(spec.provider->kind, spec.provider->id);
-    if (!provider) {
+  switch (check_spec(spec, &provider)) {
+    case errc::unknown_provider:
       throw std::invalid_argument("systask: no provider registered as " + spec.provider->kind + " " +
                                   std::to_string(spec.provider->id));
-    }
-    if ((!spec.name.empty() && spec.name != provider->info.task_name) ||
-        (!spec.uid.empty() && spec.uid != provider->info.uid)) {
+    case errc::invalid_spec:
+      if (!spec.provider) throw std::invalid_argument("systask: a run needs a task name");
       throw std::invalid_argument("systask: a provider sync runs as " + provider->info.task_name + ":" +
                                   provider->info.uid);
-    }
+    default:
+      break;
+  }
+  if (provider) {
     entry = provider->entry;
   } else {
-    if (spec.name.empty()) throw std::invalid_argument("systask: a run needs a task name");
     entry = &entry_for(make_safe_text(spec.name, limits::name_bytes), make_safe_text(spec.uid, limits::name_bytes));
+    // A spec that names a provider's sync task without `.provider` is that provider's sync: it
+    // takes the lock and updates the provider's status like one (the entry knows its provider).
+    provider = entry->provider.load(std::memory_order_acquire);
   }
 
   const task_options* opts = entry->options.load(std::memory_order_acquire);
@@ -231,7 +263,7 @@ task_status registry_state::finish(run_record& record, task_status requested, st
   record.finish_wall = clock.wall_now();
   record.finish_mono = clock.mono_now();
   record.duration = std::max(0.0, std::chrono::duration<double>(record.finish_mono - record.start_mono).count());
-  if (record.kept()) record.expires = record.finish_wall + record.retention;
+  if (record.kept()) record.expires = expiry_of(record.finish_wall, record.retention);
 
   task_entry& entry = *record.entry;
   entry.finished_by_status[static_cast<std::size_t>(status)].fetch_add(1, std::memory_order_relaxed);

@@ -181,6 +181,50 @@ TEST(AsyncRun, TerminalCancellationEndsTheRunAsCancelledAndReleasesTheLock) {
   EXPECT_NE(msgs.find(R"("log_level":"error","logger":"scim_sync","event":"cancelled")"), std::string::npos) << msgs;
 }
 
+// Regression (R9): start() sat outside the try, so a bad spec escaped the coroutine and every
+// such exception completed as asio::error::no_memory.
+TEST(AsyncRun, ABadSpecCompletesAtOnceWithASpecificErrorAndTheBodyNeverRuns) {
+  engine_fixture f;
+  f.reg.register_provider("scim", 3, "Acme SCIM");
+  const std::pair<run_spec, errc> cases[] = {
+      {run_spec{.name = ""}, errc::invalid_spec},
+      {run_spec{.name = "", .uid = "", .description = "", .provider = provider_ref{"scim", 99}}, errc::unknown_provider},
+      {run_spec{.name = "wrong_sync", .uid = "", .description = "", .provider = provider_ref{"scim", 3}},
+       errc::invalid_spec},
+      {run_spec{.name = "scim_sync", .uid = "other", .description = "", .provider = provider_ref{"scim", 3}},
+       errc::invalid_spec},
+  };
+  for (const auto& [spec, expected] : cases) {
+    bool body_ran = false;
+    std::optional<std::pair<boost::system::error_code, task_status>> result;
+    async_run(
+        f.reg, spec, [&](run&) { body_ran = true; },
+        [&](boost::system::error_code ec, task_status s) { result.emplace(ec, s); });
+    EXPECT_FALSE(result) << "never completes inline";
+    f.poll();
+    ASSERT_TRUE(result) << "completes at once, without waiting for anything";
+    EXPECT_EQ(result->first, make_error_code(expected)) << result->first.message();
+    EXPECT_EQ(result->second, task_status::unknown);
+    EXPECT_FALSE(body_ran);
+  }
+  EXPECT_TRUE(f.reg.list_tasks().empty());
+}
+
+TEST(AsyncRun, AnExceptionThatKeepsTheRunFromStartingMapsToItsOwnCode) {
+  using detail::start_error;
+  EXPECT_EQ(start_error(std::make_exception_ptr(std::bad_alloc())), asio::error::no_memory);
+  const auto refused = boost::system::error_code(EACCES, boost::system::generic_category());
+  EXPECT_EQ(start_error(std::make_exception_ptr(boost::system::system_error(refused))), refused);
+  EXPECT_EQ(start_error(std::make_exception_ptr(std::system_error(std::make_error_code(std::errc::device_or_resource_busy)))),
+            boost::system::error_code(std::make_error_code(std::errc::device_or_resource_busy)));
+  EXPECT_EQ(start_error(std::make_exception_ptr(std::invalid_argument("x"))), make_error_code(errc::invalid_spec));
+  EXPECT_EQ(start_error(std::make_exception_ptr(std::runtime_error("x"))), make_error_code(errc::start_failed));
+  EXPECT_EQ(start_error(std::make_exception_ptr(42)), make_error_code(errc::start_failed));
+  EXPECT_NE(make_error_code(errc::start_failed).message(), "unknown systask error");
+  EXPECT_NE(make_error_code(errc::invalid_spec).message(), "unknown systask error");
+  EXPECT_NE(make_error_code(errc::unknown_provider).message(), "unknown systask error");
+}
+
 TEST(Runners, TriggerQueuesTheRegisteredRunnerWithNameAndUid) {
   engine_fixture f;
   f.reg.register_provider("scim", 3, "Acme SCIM");

@@ -74,6 +74,44 @@ TEST(Expiry, TimerFiresForTheEarliestDeadlineWithoutPolling) {
   EXPECT_EQ(reg.records_held(), 0u);
 }
 
+TEST(Expiry, NeverExpireKeepsRunsWithoutAnExpiry) {
+  engine_fixture f;
+  task_options forever;
+  forever.retention = task_options::never_expire;
+  forever.history_depth = 2;
+  f.reg.configure_task("t", forever);
+  f.reg.start({.name = "t"}).finish(task_status::successful);
+  f.reg.start({.name = "t"}).finish(task_status::error);
+  auto recs = f.reg.tasks("t", "");
+  ASSERT_EQ(recs.size(), 2u);
+  for (const auto& r : recs) {
+    EXPECT_FALSE(r.expires());
+    EXPECT_FALSE(r.expiring());
+  }
+  EXPECT_FALSE(f.reg.next_expiry());
+  f.poll();
+  f.clock->advance(24h * 365 * 200);
+  f.reg.reclaim_expired();
+  f.poll();
+  EXPECT_EQ(f.reg.tasks("t", "").size(), 2u);
+  EXPECT_EQ(f.reg.records_held(), 2u);
+}
+
+TEST(Expiry, TheLongestRetentionFromAFinishNearTheEndOfTimeSaturates) {
+  engine_fixture f;
+  task_options longest;
+  longest.retention = task_options::max_retention;
+  f.reg.configure_task("t", longest);
+  f.clock->set_wall(wall_time::max() - 1h);  // a broken clock: no overflow either
+  f.reg.start({.name = "t"}).finish(task_status::successful);
+  const auto recs = f.reg.tasks("t", "");
+  ASSERT_EQ(recs.size(), 1u);
+  EXPECT_EQ(recs[0].expires(), wall_time::max());
+  f.clock->set_wall(wall_time{std::chrono::seconds{1'722'268'288}});
+  f.reg.start({.name = "t"}).finish(task_status::successful);
+  EXPECT_EQ(f.reg.tasks("t", "")[0].expires(), f.clock->wall_now() + task_options::max_retention);
+}
+
 TEST(Expiry, PrefilledRecordsNeverExpire) {
   engine_fixture f;
   f.reg.prefill({.name = "t"});

@@ -87,9 +87,12 @@ TEST(PinnedView, ConcurrentReadersNeverSeeAFreedViewAndEveryReplacementCounts) {
     pinned_view<counted_view> p;
     std::atomic<bool> stop{false};
     std::atomic<std::uint64_t> torn{0}, reads{0};
+    std::atomic<int> readers_started{0};
     std::vector<std::thread> threads;
     for (int w = 0; w < writers; ++w) {
       threads.emplace_back([&] {
+        // Writers start once every reader reads, so that reads and replacements overlap.
+        while (readers_started.load() < readers) std::this_thread::yield();
         for (int i = 0; i < per_writer; ++i) {
           p.replace(next_of);
           p.try_reclaim();
@@ -99,6 +102,7 @@ TEST(PinnedView, ConcurrentReadersNeverSeeAFreedViewAndEveryReplacementCounts) {
     for (int r = 0; r < readers; ++r) {
       threads.emplace_back([&] {
         std::uint64_t last = 0;
+        readers_started.fetch_add(1);
         while (!stop.load(std::memory_order_relaxed)) {
           pinned_view<counted_view>::pin pin(p);
           const counted_view& v = pin.view();

@@ -177,6 +177,38 @@ TEST(Provider, LastSuccessfulSyncOutlivesTheRecord) {
   EXPECT_TRUE(st->last_successful_sync);
 }
 
+// Regression (R10, P3): a spec naming a provider's task and uid without `.provider` took the
+// plain path: it ran beside the lock holder and never updated last_sync_status.
+TEST(Provider, ASpecNamingTheProvidersTaskWithoutTheProviderIsItsSync) {
+  engine_fixture f;
+  f.reg.register_provider("scim", 3, "Acme SCIM");
+  run plain = f.reg.start({.name = "scim_sync", .uid = "acme-scim"});
+  ASSERT_TRUE(plain);
+  EXPECT_TRUE(f.reg.sync_status("scim", 3)->is_running) << "it holds the provider's lock";
+  EXPECT_FALSE(f.reg.start(f.reg.sync_spec("scim", 3))) << "a provider sync is refused meanwhile";
+  EXPECT_FALSE(f.reg.start({.name = "scim_sync", .uid = "acme-scim"})) << "and so is another plain one";
+  plain.finish(task_status::warning);
+  const auto st = f.reg.sync_status("scim", 3);
+  EXPECT_EQ(st->last_sync_status, sync_outcome::warning);
+  ASSERT_EQ(st->tasks.size(), 1u);
+  const std::string msgs = f.messages_of(st->tasks[0]);
+  EXPECT_EQ(std::count(msgs.begin(), msgs.end(), '{'), 4) << "two skip messages (object + attributes each): " << msgs;
+}
+
+TEST(Provider, CheckSpecSaysWhatStartWouldRefuse) {
+  engine_fixture f;
+  f.reg.register_provider("scim", 3, "Acme SCIM");
+  EXPECT_FALSE(f.reg.check_spec(f.reg.sync_spec("scim", 3)));
+  EXPECT_FALSE(f.reg.check_spec({.name = "t"}));
+  EXPECT_EQ(f.reg.check_spec({.name = ""}), make_error_code(errc::invalid_spec));
+  EXPECT_EQ(f.reg.check_spec({.name = "", .uid = "", .description = "", .provider = provider_ref{"scim", 9}}),
+            make_error_code(errc::unknown_provider));
+  EXPECT_EQ(f.reg.check_spec({.name = "other", .uid = "", .description = "", .provider = provider_ref{"scim", 3}}),
+            make_error_code(errc::invalid_spec));
+  EXPECT_THROW(f.reg.start({.name = "other", .uid = "", .description = "", .provider = provider_ref{"scim", 3}}),
+               std::invalid_argument);
+}
+
 TEST(Provider, PrefilledSyncTaskShowsInStatus) {
   engine_fixture f;
   f.reg.register_provider("scim", 3, "Acme SCIM");

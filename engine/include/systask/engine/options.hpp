@@ -12,7 +12,14 @@ namespace systask {
 /// How the engine keeps the runs of one task (by name). Every field has the default that
 /// matches authentik's behaviour.
 struct task_options {
-  /// How long a finished run stays visible; `expires` = finish time + retention.
+  /// A retention that keeps finished runs forever: their `expires` is null (`expiring` false).
+  static constexpr std::chrono::seconds never_expire = std::chrono::seconds::max();
+  /// The longest finite retention: 100 years (3,155,760,000 s). Anything longer would overflow
+  /// the nanosecond `wall_time` arithmetic; use `never_expire` instead.
+  static constexpr std::chrono::seconds max_retention = std::chrono::seconds{100LL * 31'557'600};
+
+  /// How long a finished run stays visible: `expires` = finish time + retention, in
+  /// 0 .. `max_retention`, or `never_expire`.
   std::chrono::seconds retention = std::chrono::hours{6};
   /// false: a successful run removes the task's records instead of keeping one (authentik's
   /// `save_on_success=False`: the task is visible only when it did not succeed).

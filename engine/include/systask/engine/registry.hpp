@@ -1,5 +1,6 @@
 #pragma once
 
+#include <systask/engine/errc.hpp>
 #include <systask/engine/options.hpp>
 #include <systask/engine/record.hpp>
 #include <systask/engine/run.hpp>
@@ -112,10 +113,16 @@ class registry {
   /// configuration calls only.
   void configure_task(std::string_view name, const task_options& options);
 
-  /// Starts a run. Throws std::invalid_argument for an empty name or an unregistered provider.
-  /// For a provider sync whose lock another run holds, nothing starts: the handle is empty and the
-  /// running sync gets an `info` message that a sync request was skipped.
+  /// Starts a run. Throws std::invalid_argument for an empty name, an unregistered provider, or
+  /// a name or uid that is not the provider's. A spec naming a provider's sync task and uid is
+  /// that provider's sync, with or without `.provider`. For a provider sync whose lock another
+  /// run holds, nothing starts: the handle is empty and the running sync gets an `info` message
+  /// that a sync request was skipped.
   run start(const run_spec& spec);
+  /// What `start(spec)` would refuse, as an error code: `errc::invalid_spec` (an empty task
+  /// name, or a name or uid that is not the provider's) or `errc::unknown_provider`; empty when
+  /// `start` would accept the spec. Lock-free; may throw std::bad_alloc (the lookup key).
+  boost::system::error_code check_spec(const run_spec& spec) const;
 
   /// Registers a task that has not run yet: it shows one `unknown` record with the message
   /// "Task has not been run yet." until its first run finishes. No effect if it has records.
