@@ -257,7 +257,13 @@ bool registry::trigger(std::string_view name, std::string_view uid) {
     }
   }
   return state_->with_executor([&](registry_state::strand_type&, const executor_type& ex) {
-    boost::asio::post(ex, [r = std::move(r), spec = std::move(spec)] { r(spec); });
+    boost::asio::post(ex, [s = state_, r = std::move(r), spec = std::move(spec)] {
+      try {
+        r(spec);
+      } catch (...) {
+        s->report_background_error("a runner queued by registry::trigger threw", std::current_exception());
+      }
+    });
   });
 }
 
@@ -279,6 +285,9 @@ void registry::reclaim_expired() {
 }
 
 std::size_t registry::records_held() const { return state_->records_held.load(std::memory_order_relaxed); }
+std::uint64_t registry::background_errors() const noexcept {
+  return state_->background_errors.load(std::memory_order_relaxed);
+}
 
 std::string slugify(std::string_view name) {
   std::string out;

@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <exception>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -164,11 +165,12 @@ class registry_state : public std::enable_shared_from_this<registry_state> {
   /// The accounting of an installed view update: records held and expiry deadlines.
   void account(task_entry& entry, const view_change& change) noexcept;
 
-  // Expiry, on the strand.
+  // Expiry, on the strand. Background work never throws into the host's io_context::run():
+  // failures are caught and go to report_background_error.
   void schedule_expiry(task_entry& entry, wall_time when) noexcept;
-  void reclaim_expired_now();  // strand only
-  void drop_expired(task_entry& entry, wall_time now);  // strand only
-  void shutdown();             // strand only
+  void reclaim_expired_now() noexcept;                  // strand only
+  void drop_expired(task_entry& entry, wall_time now);  // strand only; throws std::bad_alloc
+  void shutdown() noexcept;                             // strand only
 
   // Configuration (rare; a mutex among configuration calls only).
   const task_options* options_for(std::string_view name);
@@ -184,6 +186,11 @@ class registry_state : public std::enable_shared_from_this<registry_state> {
   std::map<std::string, registry::runner, std::less<>> runners;
 
   std::atomic<std::uint64_t> records_held{0};
+
+  /// Counts a failure of background work and tells the host's hook (on the executor). Never
+  /// throws: an exception from the hook is dropped.
+  void report_background_error(std::string_view what, std::exception_ptr error) noexcept;
+  std::atomic<std::uint64_t> background_errors{0};
 
   /// Runs `use(strand, executor)` (to post or to create a timer) unless the state is detached
   /// from its execution context. Returns false when detached or when `use` threw (then nothing
@@ -220,10 +227,12 @@ class registry_state : public std::enable_shared_from_this<registry_state> {
   std::optional<strand_type> strand_;  // reset (only) by detach_executor, once no user is inside
   std::atomic<bool> registry_gone_{false};
 
-  void arm_timer();                 // strand only
+  // Arms the timer for the earliest deadline, waiting at least `min_wait`.
+  void arm_timer(std::chrono::nanoseconds min_wait = {}) noexcept;  // strand only
+  void cancel_timer() noexcept;  // strand only
   void queue_for_deferred_reclaim(task_entry& entry) noexcept;
   void schedule_deferred_reclaim() noexcept;
-  void run_deferred_reclaim();  // strand only
+  void run_deferred_reclaim() noexcept;  // strand only
 
   struct deadline {
     wall_time when;

@@ -117,9 +117,20 @@ void registry_state::configure(std::string_view name, const task_options& opts) 
 
 task_entry& registry_state::entry_for(std::string_view name, std::string_view uid) {
   const std::string key = task_key(name, uid);
-  return *tasks.find_or_insert(key, [&] {
+  bool created = false;
+  task_entry& entry = *tasks.find_or_insert(key, [&] {
+    created = true;
     return std::make_unique<task_entry>(key, std::string(name), std::string(uid), options_for(name));
   });
+  if (created) {
+    // A configure() of this name may have run after the options were read above and walked
+    // the entries before this one was inserted: read them again, under the configuration
+    // mutex, so that this store and configure's are ordered.
+    std::lock_guard lock(config_mutex);
+    auto it = configured.find(name);
+    entry.options.store(it != configured.end() ? it->second : &options.default_task, std::memory_order_release);
+  }
+  return entry;
 }
 
 provider_state* registry_state::find_provider(std::string_view kind, std::int64_t id) const {

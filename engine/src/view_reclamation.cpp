@@ -26,7 +26,7 @@ void registry_state::queue_for_deferred_reclaim(task_entry& entry) noexcept {
   } while (!pending_reclaim_.compare_exchange_weak(head, &entry, std::memory_order_seq_cst, std::memory_order_relaxed));
 }
 
-void registry_state::run_deferred_reclaim() {
+void registry_state::run_deferred_reclaim() noexcept {
   // seq_cst with the push and with schedule_deferred_reclaim's exchange: a thread that saw a
   // pass already pending pushed its entry before this pass takes the list.
   deferred_pending_.store(false, std::memory_order_seq_cst);

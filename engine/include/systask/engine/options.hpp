@@ -5,7 +5,10 @@
 
 #include <chrono>
 #include <cstddef>
+#include <exception>
+#include <functional>
 #include <memory>
+#include <string_view>
 
 namespace systask {
 
@@ -34,12 +37,21 @@ struct task_options {
   overflow_policy overflow = overflow_policy::overwrite_oldest;
 };
 
+/// Told of a failure in the registry's background work: what failed (a fixed description) and
+/// the exception. See `registry_options::on_background_error`.
+using background_error_handler = std::function<void(std::string_view what, std::exception_ptr error)>;
+
 /// Options of a registry. Plain struct; every field defaulted.
 struct registry_options {
   /// Options of every task that `registry::configure_task` did not configure.
   task_options default_task{};
   /// Where time comes from; `manual_clock` in tests. Never null.
   std::shared_ptr<const clock_source> clock = system_clocks();
+  /// Called on the registry's executor when background work (expiry, reclamation, a runner
+  /// queued by `trigger`) fails with an exception, which never reaches the host's
+  /// `io_context::run()`. Each failure is also counted (`registry::background_errors`). Must not
+  /// throw (an exception it throws is caught and dropped). Empty: failures are only counted.
+  background_error_handler on_background_error{};
 };
 
 }  // namespace systask

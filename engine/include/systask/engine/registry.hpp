@@ -163,6 +163,9 @@ class registry {
   void reclaim_expired();
   /// Records held in memory, expired or not (reclaimed ones are gone). Lock-free.
   std::size_t records_held() const;
+  /// Failures of background work so far (see `registry_options::on_background_error`).
+  /// Lock-free.
+  std::uint64_t background_errors() const noexcept;
 
   /// The shared state (for `async_run` and other adapters).
   const std::shared_ptr<detail::registry_state>& state() const noexcept { return state_; }
