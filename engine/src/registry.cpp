@@ -129,10 +129,10 @@ std::optional<provider_status> registry::sync_status(std::string_view kind, std:
     if (r->provider != p) continue;
     // The same definition as the lock itself: a run of this provider whose ring is open.
     if (registry_state::holds_lock(*r, p)) out.is_running = true;
-    if (include_running) out.tasks.emplace_back(r, now, mono);
+    if (include_running) out.tasks.push_back(task_record(r, now, mono));
   }
   for (const auto& r : c.finished) {
-    if (!r->expired_at(now)) out.tasks.emplace_back(r, now, mono);
+    if (!r->expired_at(now)) out.tasks.push_back(task_record(r, now, mono));
   }
   const std::int64_t success = p->last_success_us.load(std::memory_order_acquire);
   if (success != detail::provider_state::none) {
@@ -155,10 +155,10 @@ std::vector<task_record> registry::tasks(std::string_view name, std::string_view
   const wall_time now = state_->clock.wall_now();
   const mono_time mono = state_->clock.mono_now();
   if (include_running) {
-    for (const auto& r : c.running) out.emplace_back(r, now, mono);
+    for (const auto& r : c.running) out.push_back(task_record(r, now, mono));
   }
   for (const auto& r : c.finished) {
-    if (!r->expired_at(now)) out.emplace_back(r, now, mono);
+    if (!r->expired_at(now)) out.push_back(task_record(r, now, mono));
   }
   return out;
 }
@@ -170,7 +170,7 @@ std::vector<task_record> registry::list_tasks() const {
   state_->tasks.for_each([&](task_entry& e) {
     const entry_copy c = copy_entry(e);
     for (const auto& r : c.finished) {
-      if (!r->expired_at(now)) out.emplace_back(r, now, mono);
+      if (!r->expired_at(now)) out.push_back(task_record(r, now, mono));
     }
   });
   return out;
@@ -184,10 +184,10 @@ std::optional<task_record> registry::find_task(std::string_view uuid) const {
     if (found) return;
     const entry_copy c = copy_entry(e);
     for (const auto& r : c.running) {
-      if (r->uuid == uuid) return void(found.emplace(r, now, mono));
+      if (r->uuid == uuid) return void(found.emplace(task_record(r, now, mono)));
     }
     for (const auto& r : c.finished) {
-      if (r->uuid == uuid && !r->expired_at(now)) return void(found.emplace(r, now, mono));
+      if (r->uuid == uuid && !r->expired_at(now)) return void(found.emplace(task_record(r, now, mono)));
     }
   });
   return found;

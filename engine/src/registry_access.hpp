@@ -9,6 +9,7 @@ namespace systask::detail {
 /// The internals that tests read (not part of the API): what the deferred reclamation passes
 /// did. Call on the thread that runs the registry's executor, or after it stopped.
 struct registry_access {
+  static registry_state& state(const registry& r) noexcept { return *r.state_; }
   static std::uint64_t deferred_passes(const registry_state& s) noexcept { return s.deferred_passes_; }
   static std::uint64_t deferred_entries_visited(const registry_state& s) noexcept {
     return s.deferred_entries_visited_;

@@ -17,7 +17,7 @@ using namespace systask;
 using systask::test::engine_fixture;
 
 detail::task_entry& entry_of(engine_fixture& f, std::string_view name, std::string_view uid) {
-  return *f.reg.state()->tasks.find(detail::registry_state::task_key(name, uid));
+  return *detail::registry_access::state(f.reg).tasks.find(detail::registry_state::task_key(name, uid));
 }
 
 TEST(Reclamation, AViewRetiredWhileAReaderIsPinnedIsFreedAfterItLeaves) {
@@ -59,7 +59,7 @@ TEST(Reclamation, EveryEntryRetiredUnderReadersIsFreedAndOthersAreNotVisited) {
   }));
   EXPECT_EQ(f.reg.list_tasks().size(), 2000u + pinned_count);
   // Each pass visits the queued entries only, never the 2,000 idle ones.
-  const auto& st = *f.reg.state();
+  const auto& st = detail::registry_access::state(f.reg);
   const std::uint64_t passes = detail::registry_access::deferred_passes(st);
   EXPECT_GE(passes, 2u);
   EXPECT_LE(detail::registry_access::deferred_entries_visited(st), passes * pinned_count);

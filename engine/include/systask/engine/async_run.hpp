@@ -104,10 +104,8 @@ boost::asio::awaitable<run_outcome> tracked_run(registry& reg, run_spec spec, Bo
 /// The registry must outlive the operation. Works with callbacks, `use_awaitable`,
 /// `use_future` and `detached`.
 ///
-/// g++ 12 note: inside a coroutine, build the spec in a named variable before
-/// `co_await async_run(...)`. g++ 12 miscompiles a braced class temporary (`{.name = ...}`)
-/// written inside a `co_await` expression (its std::string members keep pointers into the
-/// temporary's old storage), which crashes when the copy is freed. clang is not affected.
+/// With g++ 12, build the spec in a named variable before `co_await async_run(...)`: see
+/// docs/engine.md.
 template <class Body, class CompletionToken = boost::asio::default_completion_token_t<registry::executor_type>>
 auto async_run(registry& reg, run_spec spec, Body body,
                CompletionToken&& token = boost::asio::default_completion_token_t<registry::executor_type>()) {

@@ -22,7 +22,8 @@ namespace systask {
 
 namespace detail {
 class registry_state;
-}
+struct registry_access;
+}  // namespace detail
 
 /// Names a provider: its kind (`google_workspace`, `microsoft_entra`, `scim`, ...) and id.
 struct provider_ref {
@@ -167,10 +168,9 @@ class registry {
   /// Lock-free.
   std::uint64_t background_errors() const noexcept;
 
-  /// The shared state (for `async_run` and other adapters).
-  const std::shared_ptr<detail::registry_state>& state() const noexcept { return state_; }
 
  private:
+  friend struct detail::registry_access;  // tests read the internals through it
   std::shared_ptr<detail::registry_state> state_;
 };
 

@@ -69,13 +69,13 @@ class run {
   std::string_view name() const noexcept;
   std::string_view uid() const noexcept;
 
-  /// Used by the registry.
-  run(std::shared_ptr<detail::run_record> record, std::shared_ptr<detail::registry_state> registry) noexcept
-      : record_(std::move(record)), registry_(std::move(registry)) {}
 
  private:
+  friend class detail::registry_state;  // the only place runs are made
+  friend struct detail::run_access;     // tests read the record behind a handle
+  run(std::shared_ptr<detail::run_record> record, std::shared_ptr<detail::registry_state> registry) noexcept
+      : record_(std::move(record)), registry_(std::move(registry)) {}
   void abandon() noexcept;
-  friend struct detail::run_access;
 
   std::shared_ptr<detail::run_record> record_;
   std::shared_ptr<detail::registry_state> registry_;
