@@ -25,7 +25,10 @@ void registry_state::schedule_expiry(task_entry& entry, wall_time when) noexcept
         self->report_background_error("expiry: a deadline could not be queued", std::current_exception());
         return;
       }
-      if (when < self->armed_for_) self->arm_timer();
+      // Re-arm for an earlier deadline, and also when the armed one has already passed on the
+      // wall clock: the clock stepped forward after the timer's steady wait was computed, and
+      // the timer would fire late.
+      if (when < self->armed_for_ || self->armed_for_ <= self->clock.wall_now()) self->arm_timer();
     });
   });
 }

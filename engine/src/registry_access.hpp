@@ -2,7 +2,9 @@
 
 #include "registry_state.hpp"
 
+#include <chrono>
 #include <cstdint>
+#include <optional>
 
 namespace systask::detail {
 
@@ -13,6 +15,14 @@ struct registry_access {
   static std::uint64_t deferred_passes(const registry_state& s) noexcept { return s.deferred_passes_; }
   static std::uint64_t deferred_entries_visited(const registry_state& s) noexcept {
     return s.deferred_entries_visited_;
+  }
+  /// The deadline the expiry timer is armed for (wall_time::max(): none), and the time left on
+  /// the timer itself (nullopt: no timer pending).
+  static wall_time armed_for(const registry_state& s) noexcept { return s.armed_for_; }
+  static std::optional<std::chrono::steady_clock::duration> timer_left(const registry_state& s) {
+    const auto t = s.timer_.lock();
+    if (!t) return std::nullopt;
+    return t->expiry() - std::chrono::steady_clock::now();
   }
 };
 

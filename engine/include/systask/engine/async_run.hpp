@@ -13,6 +13,7 @@
 #include <boost/asio/error.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 
 #include <exception>
 #include <type_traits>
@@ -42,6 +43,21 @@ boost::system::error_code start_error(std::exception_ptr e) noexcept;
 template <class Body>
 boost::asio::awaitable<run_outcome> tracked_run(registry& reg, run_spec spec, Body body) {
   using result = std::invoke_result_t<Body&, run&>;
+  namespace this_coro = boost::asio::this_coro;
+  // Our own awaits never throw on cancellation (we check it where it matters). This also keeps
+  // co_spawn's final hop from throwing operation_aborted into the host's io_context::run() when
+  // a body that never switched context (a plain callable) was cancelled meanwhile.
+  co_await this_coro::throw_if_cancelled(false);
+  // One turn through the executor before starting: a cancellation emitted after async_run
+  // returned but before the operation ran is delivered through the executor too, so it reaches
+  // the cancellation state first, and the body is not started at all.
+  co_await boost::asio::post(co_await this_coro::executor, boost::asio::use_awaitable);
+  {
+    const auto state = co_await this_coro::cancellation_state;
+    if (state.cancelled() != boost::asio::cancellation_type::none) {
+      co_return run_outcome{boost::asio::error::operation_aborted, task_status::unknown};
+    }
+  }
   run r;
   try {
     r = reg.start(spec);
@@ -51,6 +67,7 @@ boost::asio::awaitable<run_outcome> tracked_run(registry& reg, run_spec spec, Bo
   if (!r) co_return run_outcome{make_error_code(errc::sync_already_running), task_status::unknown};
   task_status requested = task_status::successful;
   std::exception_ptr failure;
+  co_await this_coro::throw_if_cancelled(true);  // the body sees Asio's default
   try {
     if constexpr (is_awaitable<result>::value) {
       if constexpr (std::is_void_v<typename result::value_type>) {
@@ -66,8 +83,9 @@ boost::asio::awaitable<run_outcome> tracked_run(registry& reg, run_spec spec, Bo
   } catch (...) {
     failure = std::current_exception();
   }
+  co_await this_coro::throw_if_cancelled(false);
   if (failure) {
-    const auto state = co_await boost::asio::this_coro::cancellation_state;
+    const auto state = co_await this_coro::cancellation_state;
     if (state.cancelled() != boost::asio::cancellation_type::none) {
       co_return run_outcome{boost::asio::error::operation_aborted, r.fail("cancelled")};
     }
@@ -98,8 +116,17 @@ boost::asio::awaitable<run_outcome> tracked_run(registry& reg, run_spec spec, Bo
 /// `errc::start_failed`), status `unknown`.
 ///
 /// Cancellation: supports `terminal` cancellation through the completion handler's associated
-/// cancellation slot; it reaches the asynchronous operations a coroutine body awaits. A plain
-/// callable cannot be interrupted once it has begun.
+/// cancellation slot (emit it on the executor, as Asio requires, or from any thread before the
+/// executor runs the operation).
+/// - Emitted before the body starts: the body does not run, nothing is recorded, and the
+///   operation completes with `operation_aborted` and status `unknown`.
+/// - Emitted while the body runs: it reaches the asynchronous operations a coroutine body
+///   awaits. If the body lets the resulting exception escape, the run ends as `error` with the
+///   message "cancelled" and the operation completes with `operation_aborted`.
+/// - A body that returns normally decides its own outcome even though cancellation was
+///   requested: a plain callable (which cannot be interrupted once it has begun), or a
+///   coroutine that catches `operation_aborted`, finishes the run with the status it returns,
+///   and the error_code is empty.
 ///
 /// The registry must outlive the operation. Works with callbacks, `use_awaitable`,
 /// `use_future` and `detached`.
