@@ -14,7 +14,7 @@ void registry_state::detach_executor() noexcept {
   users_.fetch_or(detached_bit, std::memory_order_acq_rel);
   // Each user is one post or one timer creation: a short wait, and only at teardown.
   while ((users_.load(std::memory_order_acquire) & ~detached_bit) != 0) std::this_thread::yield();
-  strand_.reset();
+  if (!strand_dropped_.exchange(true, std::memory_order_acq_rel)) strand_.reset();
 }
 
 void registry_state::close_registry() noexcept {
@@ -26,7 +26,6 @@ void registry_state::close_registry() noexcept {
     for (const auto& r : pin.view().running) r->ring.close();
   });
 }
-
 
 boost::asio::execution_context::id registry_service::id;
 

@@ -211,12 +211,12 @@ class registry_state : public std::enable_shared_from_this<registry_state> {
     return done;
   }
   /// Stops every later `with_executor`, waits for the ones in progress (each a post or a timer
-  /// creation) and drops the strand. Any thread but one inside `with_executor`; idempotent.
+  /// creation) and drops the strand. Any thread but one inside `with_executor`; idempotent, also
+  /// when ~registry and the context's shutdown call it at once.
   void detach_executor() noexcept;
-  bool detached() const noexcept { return (users_.load(std::memory_order_acquire) & detached_bit) != 0; }
 
   /// Called by ~registry: runs of a destroyed registry record nothing more (log returns false,
-  /// finish returns `unknown`), and nothing more is posted. Any thread; idempotent.
+  /// finish returns `unknown`). Any thread; idempotent.
   void close_registry() noexcept;
   bool registry_gone() const noexcept { return registry_gone_.load(std::memory_order_acquire); }
 
@@ -225,6 +225,7 @@ class registry_state : public std::enable_shared_from_this<registry_state> {
   // Threads inside with_executor (low bits) and the detached flag (top bit).
   std::atomic<std::uint64_t> users_{0};
   std::optional<strand_type> strand_;  // reset (only) by detach_executor, once no user is inside
+  std::atomic<bool> strand_dropped_{false};  // one detach_executor resets strand_
   std::atomic<bool> registry_gone_{false};
 
   // Arms the timer for the earliest deadline, waiting at least `min_wait`.
