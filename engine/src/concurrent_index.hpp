@@ -39,7 +39,7 @@ class concurrent_index {
     std::unique_ptr<Value> fresh = make();
     if ((count_ + 1) * 2 > tables_.back()->mask + 1) grow();
     Value* v = fresh.get();
-    values_.push_back(std::move(fresh));
+    values_.push_back(std::move(fresh));  // strong guarantee: on failure `fresh` still owns it
     place(*tables_.back(), v);
     ++count_;
     return v;
@@ -68,18 +68,20 @@ class concurrent_index {
     t.slots[i].store(v, std::memory_order_release);
   }
 
+  // Every allocation comes before the new table is published, so a failure (std::bad_alloc)
+  // leaves the index as it was: the old table stays current and owned.
   void publish(std::size_t size) {
     auto t = std::make_unique<table>(table{size - 1, std::make_unique<std::atomic<Value*>[]>(size)});
-    table_.store(t.get(), std::memory_order_release);
     tables_.push_back(std::move(t));
+    table_.store(tables_.back().get(), std::memory_order_release);
   }
 
   void grow() {
-    auto t = std::make_unique<table>(table{(tables_.back()->mask + 1) * 2 - 1,
-                                           std::make_unique<std::atomic<Value*>[]>((tables_.back()->mask + 1) * 2)});
+    const std::size_t size = (tables_.back()->mask + 1) * 2;
+    auto t = std::make_unique<table>(table{size - 1, std::make_unique<std::atomic<Value*>[]>(size)});
     for (const auto& v : values_) place(*t, v.get());
-    table_.store(t.get(), std::memory_order_release);
     tables_.push_back(std::move(t));
+    table_.store(tables_.back().get(), std::memory_order_release);
   }
 
   std::atomic<table*> table_{nullptr};

@@ -147,8 +147,18 @@ bool message_ring::append(std::string_view fragment) noexcept {
 }
 
 void message_ring::close() noexcept {
-  const std::uint64_t before = head_.fetch_or(closed_bit, std::memory_order_acq_rel);
-  if (!(before & closed_bit)) appended_at_close_.store(before, std::memory_order_release);
+  // One closer: two storing their counts concurrently could leave the loser's in place.
+  if (close_started_.exchange(true, std::memory_order_acq_rel)) return;
+  // The count is stored before the closed bit becomes visible, so a reader that sees the bit
+  // (acquire) sees the count that goes with it. An appender that moved head meanwhile makes the
+  // CAS fail: store the new count and try again. Appenders keep their single fetch_add.
+  std::uint64_t head = head_.load(std::memory_order_acquire);
+  for (;;) {
+    appended_at_close_.store(head, std::memory_order_relaxed);
+    if (head_.compare_exchange_weak(head, head | closed_bit, std::memory_order_acq_rel, std::memory_order_acquire)) {
+      return;
+    }
+  }
 }
 
 std::uint64_t message_ring::appended() const noexcept {

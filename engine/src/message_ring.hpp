@@ -19,7 +19,9 @@ namespace systask::detail {
 /// slot is published with a release store of "published t". Readers copy a slot and re-check its
 /// sequence (a seqlock), so a message is seen whole or not at all. Nobody waits for anybody:
 /// when two writers meet on one slot (only possible when `capacity` appends overlap one slow
-/// append), the older message loses and is counted as dropped. So, always,
+/// append), the one that arrives second gives way. If the slot is still being written by an
+/// older writer, the newer message is dropped; if the slot already holds a newer message, the
+/// older one is. Either way it is counted as dropped, so, always,
 /// appended = retained + dropped. See docs/architecture.md for the memory-ordering argument.
 ///
 /// Slots are allocated lazily, a chunk at a time, so a run that logs ten messages does not pay
@@ -45,12 +47,20 @@ class message_ring {
   /// and its spill buffer (a power of two, at least 256 bytes) is missing or too small.
   bool append(std::string_view fragment) noexcept;
 
-  /// Rejects every later append (a finished run). Any thread.
+  /// Rejects every later append (a finished run). An append whose ticket came before the close
+  /// may still be storing its message when close returns; it is counted in `appended()`.
+  /// Any thread. The first call closes; later ones do nothing (a call concurrent with the first
+  /// may return before the first has finished closing). Lock-free: it retries only while
+  /// appenders move the ticket counter.
   void close() noexcept;
+  /// Whether the ring is closed. Any thread.
+  bool closed() const noexcept { return (head_.load(std::memory_order_acquire) & closed_bit) != 0; }
 
-  /// Messages accepted so far (retained or dropped).
+  /// Messages accepted so far (retained or dropped). Once the ring is closed, the exact final
+  /// count: a reader that sees the ring closed never sees a smaller number than before.
   std::uint64_t appended() const noexcept;
-  /// Messages accepted but lost to overflow, exactly.
+  /// Messages accepted but lost to overflow, exactly. Read it before `appended()` when
+  /// subtracting: a drop is counted only after its message was accepted.
   std::uint64_t dropped() const noexcept { return dropped_.load(std::memory_order_acquire); }
 
   /// Turns one stored message into its output text (appending to `out`).
@@ -85,6 +95,7 @@ class message_ring {
   alignas(64) std::atomic<std::uint64_t> head_{0};
   alignas(64) std::atomic<std::uint64_t> dropped_{0};
   alignas(64) std::atomic<std::uint64_t> appended_at_close_{0};
+  std::atomic<bool> close_started_{false};
   // Spill buffers a slot outgrew: kept until the ring dies, because a reader may still be
   // copying one. Each replacement at least doubles, so they cost at most as much as the live ones.
   // Intrusive list: a retired buffer's word 1 holds the next one.

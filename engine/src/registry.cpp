@@ -3,9 +3,12 @@
 #include <systask/engine/limits.hpp>
 #include <systask/engine/render.hpp>
 
+#include "registry_service.hpp"
 #include "registry_state.hpp"
 
+#include <boost/asio/execution/context.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/query.hpp>
 
 #include <algorithm>
 #include <stdexcept>
@@ -18,15 +21,21 @@ using detail::run_record;
 using detail::task_entry;
 
 registry::registry(const executor_type& executor, registry_options options)
-    : state_(std::make_shared<registry_state>(executor, std::move(options))) {}
+    : state_(std::make_shared<registry_state>(executor, std::move(options))) {
+  // The context's service detaches this state when the context shuts down, so nothing the
+  // state does later (a run finishing, a handler's destructor) touches the dead context.
+  boost::asio::execution_context& context = boost::asio::query(executor, boost::asio::execution::context);
+  boost::asio::use_service<detail::registry_service>(context).attach(state_);
+}
 
 registry::~registry() {
-  state_->closed.store(true, std::memory_order_release);
-  try {
-    boost::asio::post(state_->strand, [s = state_] { s->shutdown(); });
-  } catch (...) {
-    // The executor refused the work (it is shutting down); its pending timers die with it.
-  }
+  state_->close_registry();
+  // Cancel the pending timers on the strand (so that io_context::run can return), then cut the
+  // link: handlers already queued still run (they hold the state) and find it stopped.
+  state_->with_executor([&](registry_state::strand_type& strand, const executor_type&) {
+    boost::asio::post(strand, [s = state_] { s->shutdown(); });
+  });
+  state_->detach_executor();
 }
 
 registry::executor_type registry::get_executor() const noexcept { return state_->executor; }
@@ -35,6 +44,10 @@ const registry_options& registry::options() const noexcept { return state_->opti
 void registry::configure_task(std::string_view name, const task_options& options) { state_->configure(name, options); }
 
 run registry::start(const run_spec& spec) { return state_->start(spec); }
+boost::system::error_code registry::check_spec(const run_spec& spec) const {
+  const errc e = state_->check_spec(spec);
+  return e == errc{} ? boost::system::error_code{} : make_error_code(e);
+}
 void registry::prefill(const run_spec& spec) { state_->prefill(spec); }
 
 provider_info registry::register_provider(std::string_view kind, std::int64_t id, std::string_view display_name) {
@@ -103,6 +116,15 @@ struct entry_copy {
   std::vector<std::shared_ptr<const run_record>> running, finished;
 };
 
+// Messages a run holds now. `dropped` is read first: a drop is counted only after its message
+// was accepted, so appended >= dropped from then on and the difference never wraps. Appends
+// between the two loads make it an overestimate; a ring never holds more than its capacity.
+std::uint64_t retained_messages_of(const run_record& r) noexcept {
+  const std::uint64_t dropped = r.ring.dropped();
+  const std::uint64_t appended = r.ring.appended();
+  return std::min<std::uint64_t>(appended > dropped ? appended - dropped : 0, r.ring.capacity());
+}
+
 entry_copy copy_entry(task_entry& e) {
   entry_copy c;
   entry_pin pin(e);
@@ -125,11 +147,12 @@ std::optional<provider_status> registry::sync_status(std::string_view kind, std:
   out.provider = p->info;
   for (const auto& r : c.running) {
     if (r->provider != p) continue;
-    out.is_running = true;
-    if (include_running) out.tasks.emplace_back(r, now, mono);
+    // The same definition as the lock itself: a run of this provider whose ring is open.
+    if (registry_state::holds_lock(*r, p)) out.is_running = true;
+    if (include_running) out.tasks.push_back(task_record(r, now, mono));
   }
   for (const auto& r : c.finished) {
-    if (!r->expired_at(now)) out.tasks.emplace_back(r, now, mono);
+    if (!r->expired_at(now)) out.tasks.push_back(task_record(r, now, mono));
   }
   const std::int64_t success = p->last_success_us.load(std::memory_order_acquire);
   if (success != detail::provider_state::none) {
@@ -152,10 +175,10 @@ std::vector<task_record> registry::tasks(std::string_view name, std::string_view
   const wall_time now = state_->clock.wall_now();
   const mono_time mono = state_->clock.mono_now();
   if (include_running) {
-    for (const auto& r : c.running) out.emplace_back(r, now, mono);
+    for (const auto& r : c.running) out.push_back(task_record(r, now, mono));
   }
   for (const auto& r : c.finished) {
-    if (!r->expired_at(now)) out.emplace_back(r, now, mono);
+    if (!r->expired_at(now)) out.push_back(task_record(r, now, mono));
   }
   return out;
 }
@@ -167,7 +190,7 @@ std::vector<task_record> registry::list_tasks() const {
   state_->tasks.for_each([&](task_entry& e) {
     const entry_copy c = copy_entry(e);
     for (const auto& r : c.finished) {
-      if (!r->expired_at(now)) out.emplace_back(r, now, mono);
+      if (!r->expired_at(now)) out.push_back(task_record(r, now, mono));
     }
   });
   return out;
@@ -181,10 +204,10 @@ std::optional<task_record> registry::find_task(std::string_view uuid) const {
     if (found) return;
     const entry_copy c = copy_entry(e);
     for (const auto& r : c.running) {
-      if (r->uuid == uuid) return void(found.emplace(r, now, mono));
+      if (r->uuid == uuid) return void(found.emplace(task_record(r, now, mono)));
     }
     for (const auto& r : c.finished) {
-      if (r->uuid == uuid && !r->expired_at(now)) return void(found.emplace(r, now, mono));
+      if (r->uuid == uuid && !r->expired_at(now)) return void(found.emplace(task_record(r, now, mono)));
     }
   });
   return found;
@@ -204,18 +227,25 @@ std::vector<task_counters> registry::counters() const {
       c.duration_histogram[i] = e.histogram[i].load(std::memory_order_relaxed);
     }
     c.duration_sum = e.duration_sum.load(std::memory_order_relaxed);
-    c.dropped_messages = e.dropped_messages.load(std::memory_order_relaxed);
+    // The drops of finished runs are in the entry's total, added by finish after the run left
+    // phase `running`; a run still `running` adds its live count. The total is read first
+    // (acquire, paired with finish's release add), so a run whose drops it holds is seen past
+    // `running` and is not counted twice. A run caught between the two is missed for a moment;
+    // the entry's monotone maximum hides that, so the counter never goes down.
+    std::uint64_t dropped = e.dropped_messages.load(std::memory_order_acquire);
     const entry_copy copy = copy_entry(e);
-    c.running = copy.running.size();
     for (const auto& r : copy.running) {
-      c.retained_messages += r->ring.appended() - r->ring.dropped();
-      c.dropped_messages += r->ring.dropped();
+      const int phase = r->phase.load(std::memory_order_acquire);
+      if (phase != run_record::finished) ++c.running;
+      if (phase == run_record::running) dropped += r->ring.dropped();
+      c.retained_messages += retained_messages_of(*r);
     }
     for (const auto& r : copy.finished) {
       if (r->expired_at(now)) continue;
       ++c.retained_runs;
-      c.retained_messages += r->ring.appended() - r->ring.dropped();
+      c.retained_messages += retained_messages_of(*r);
     }
+    c.dropped_messages = e.report_dropped(dropped);
     out.push_back(std::move(c));
   });
   return out;
@@ -246,8 +276,15 @@ bool registry::trigger(std::string_view name, std::string_view uid) {
       spec.provider = provider_ref{p->info.kind, p->info.id};
     }
   }
-  boost::asio::post(state_->executor, [r = std::move(r), spec = std::move(spec)] { r(spec); });
-  return true;
+  return state_->with_executor([&](registry_state::strand_type&, const executor_type& ex) {
+    boost::asio::post(ex, [s = state_, r = std::move(r), spec = std::move(spec)] {
+      try {
+        r(spec);
+      } catch (...) {
+        s->report_background_error("a runner queued by registry::trigger threw", std::current_exception());
+      }
+    });
+  });
 }
 
 std::optional<wall_time> registry::next_expiry() const {
@@ -262,9 +299,14 @@ std::optional<wall_time> registry::next_expiry() const {
 }
 
 void registry::reclaim_expired() {
-  boost::asio::post(state_->strand, [s = state_] { s->reclaim_expired_now(); });
+  state_->with_executor([&](registry_state::strand_type& strand, const executor_type&) {
+    boost::asio::post(strand, [s = state_] { s->reclaim_expired_now(); });
+  });
 }
 
 std::size_t registry::records_held() const { return state_->records_held.load(std::memory_order_relaxed); }
+std::uint64_t registry::background_errors() const noexcept {
+  return state_->background_errors.load(std::memory_order_relaxed);
+}
 
 }  // namespace systask

@@ -1,17 +1,22 @@
 #pragma once
 
 #include "concurrent_index.hpp"
+#include "pinned_view.hpp"
 #include "run_record.hpp"
 
+#include <systask/engine/errc.hpp>
 #include <systask/engine/registry.hpp>
 
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 
+#include <algorithm>
 #include <atomic>
+#include <exception>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <queue>
 #include <string>
 #include <vector>
@@ -25,14 +30,12 @@ struct provider_state;
 struct task_view {
   std::vector<std::shared_ptr<run_record>> running;   // in start order
   std::vector<std::shared_ptr<run_record>> finished;  // newest first
-  task_view* next_retired = nullptr;
 };
 
 /// One task key (name, uid). Lives as long as the registry state.
 struct task_entry {
   task_entry(std::string key_, std::string name_, std::string uid_, const task_options* options_)
       : key_text(std::move(key_)), name(std::move(name_)), uid(std::move(uid_)), options(options_) {}
-  ~task_entry();
 
   std::string_view key() const noexcept { return key_text; }
 
@@ -45,10 +48,8 @@ struct task_entry {
   std::atomic<provider_state*> provider{nullptr};
 
   // Readers pin the entry while they copy pointers out of the current view; a replaced view is
-  // retired and freed only once nobody is pinned (see update_view / try_reclaim).
-  alignas(64) std::atomic<task_view*> view{new task_view};
-  alignas(64) std::atomic<std::uint64_t> readers{0};
-  std::atomic<task_view*> retired{nullptr};
+  // retired and freed only once nobody is pinned (see pinned_view, registry_state::try_reclaim).
+  pinned_view<task_view> views;
   // On the registry's list of entries whose retired views wait for their readers to leave.
   std::atomic<bool> reclaim_queued{false};
   task_entry* next_pending_reclaim = nullptr;
@@ -57,12 +58,41 @@ struct task_entry {
   alignas(64) std::atomic<std::uint64_t> finished_by_status[4]{};
   std::atomic<std::uint64_t> histogram[duration_buckets.size() + 1]{};
   std::atomic<double> duration_sum{0};
+  // Drops of finished runs (release add by finish; see registry::counters).
   std::atomic<std::uint64_t> dropped_messages{0};
+  // The largest dropped total reported so far, so that the reported counter never goes down.
+  std::atomic<std::uint64_t> dropped_reported{0};
+
+  /// Reports `computed` (a dropped total that may lag the truth, never exceed it) as a value
+  /// that never goes down. Any thread; lock-free.
+  std::uint64_t report_dropped(std::uint64_t computed) noexcept {
+    std::uint64_t prev = dropped_reported.load(std::memory_order_relaxed);
+    while (prev < computed &&
+           !dropped_reported.compare_exchange_weak(prev, computed, std::memory_order_relaxed)) {
+    }
+    return std::max(prev, computed);
+  }
 };
 
-/// A registered provider. Its sync lock is "a running run of this provider is in its task
-/// entry's running list", so taking and releasing it is part of the same atomic view update that
-/// makes the run visible, and it cannot outlive the run.
+/// What a view update did to the records it moved or removed, for the registry's accounting
+/// once the update is installed (`registry_state::account`).
+struct view_change {
+  std::size_t moved = 0;             // finished runs moved out of `running`
+  std::size_t removed = 0;           // records that left the view
+  std::vector<wall_time> expiries;   // deadlines of the records moved into `finished`
+};
+
+/// The next view's lists built from `current`: every run in `running` whose phase is finished
+/// leaves it for `finished` (newest first, oldest finish handled first), honouring its
+/// keep_on_success, the history depth and the prefilled placeholder, exactly as its own finish
+/// would have. Every view update goes through it, so a run left in `running` by a finish whose
+/// update failed (out of memory) is moved by the next update of its entry, by any thread.
+task_view settle_finished(const task_view& current, std::size_t depth, view_change& change);
+
+/// A registered provider. Its sync lock is held by the run of this provider that is in its
+/// task entry's running list with its message ring still open. Taking it is the view update
+/// that makes the run visible; releasing it is the close of the run's ring at finish, so it
+/// ends exactly when the run stops accepting messages (see registry_state::start).
 struct provider_state {
   provider_state(std::string key_, provider_info info_, task_entry* entry_)
       : key_text(std::move(key_)), info(std::move(info_)), entry(entry_) {}
@@ -76,26 +106,28 @@ struct provider_state {
   std::atomic<int> last_outcome{-1};                 // sync_outcome of the last finished run
 };
 
-/// Pins an entry for the duration of a read (see task_entry).
-class entry_pin {
+/// Pins an entry's view for the duration of a read (see pinned_view).
+class entry_pin : public pinned_view<task_view>::pin {
  public:
-  explicit entry_pin(task_entry& e) noexcept : e_(e) { e_.readers.fetch_add(1, std::memory_order_seq_cst); }
-  ~entry_pin() { e_.readers.fetch_sub(1, std::memory_order_release); }
-  entry_pin(const entry_pin&) = delete;
-  entry_pin& operator=(const entry_pin&) = delete;
-  const task_view& view() const noexcept { return *e_.view.load(std::memory_order_seq_cst); }
-
- private:
-  task_entry& e_;
+  explicit entry_pin(const task_entry& e) noexcept : pin(e.views) {}
 };
 
+struct registry_access;
+
 /// Everything a registry owns; shared by the registry, its run handles and pending handlers.
+///
+/// Teardown: the state may outlive both the registry object and the execution context (a run
+/// handle or a task record keeps it). Everything it does on the executor goes through
+/// `with_executor`, which refuses once the state is detached; `detach_executor` (called by
+/// ~registry and by the context's registry_service at shutdown) waits out the threads inside
+/// `with_executor` and drops the strand, so nothing touches the context after it is gone.
 class registry_state : public std::enable_shared_from_this<registry_state> {
  public:
+  using strand_type = boost::asio::strand<registry::executor_type>;
+
   registry_state(registry::executor_type executor, registry_options options);
 
-  registry::executor_type executor;
-  boost::asio::strand<registry::executor_type> strand;
+  const registry::executor_type executor;  // never used once detached (the context may be gone)
   const registry_options options;
   const clock_source& clock;
 
@@ -103,27 +135,42 @@ class registry_state : public std::enable_shared_from_this<registry_state> {
   concurrent_index<provider_state> providers;
 
   task_entry& entry_for(std::string_view name, std::string_view uid);
-  provider_state* find_provider(std::string_view kind, std::int64_t id) const noexcept;
+  provider_state* find_provider(std::string_view kind, std::int64_t id) const;
   static std::string task_key(std::string_view name, std::string_view uid);
   static std::string provider_key(std::string_view kind, std::int64_t id);
 
+  /// What start(spec) would refuse, without throwing (0: nothing); sets *provider to the
+  /// provider the spec names, if registered. Lock-free; allocates (the lookup key).
+  errc check_spec(const run_spec& spec, provider_state** provider = nullptr) const;
   run start(const run_spec& spec);
   void prefill(const run_spec& spec);
   task_status finish(run_record& record, task_status requested, std::string_view failure) noexcept;
+  /// Whether `r` holds its provider's sync lock (see provider_state).
+  static bool holds_lock(const run_record& r, const provider_state* p) noexcept {
+    return r.provider == p && !r.ring.closed();
+  }
   bool append(run_record& record, log_level level, std::string_view logger, std::string_view event,
               attributes attrs) noexcept;
 
-  /// Replaces the entry's view with `make_next(current)` (nullptr: leave it). Lock-free.
+  /// Replaces the entry's view with `make_next(current)` (-> std::optional<task_view>; nullopt:
+  /// leave it), then frees the replaced view or schedules its reclamation. Lock-free.
   template <class MakeNext>
-  bool update_view(task_entry& entry, MakeNext&& make_next);
+  bool update_view(task_entry& entry, MakeNext&& make_next) {
+    if (!entry.views.replace(std::forward<MakeNext>(make_next))) return false;
+    try_reclaim(entry);
+    return true;
+  }
   /// Frees the entry's retired views if no reader is pinned; otherwise schedules a retry.
   void try_reclaim(task_entry& entry) noexcept;
+  /// The accounting of an installed view update: records held and expiry deadlines.
+  void account(task_entry& entry, const view_change& change) noexcept;
 
-  // Expiry, on the strand.
+  // Expiry, on the strand. Background work never throws into the host's io_context::run():
+  // failures are caught and go to report_background_error.
   void schedule_expiry(task_entry& entry, wall_time when) noexcept;
-  void reclaim_expired_now();  // strand only
-  void drop_expired(task_entry& entry, wall_time now);  // strand only
-  void shutdown();             // strand only
+  void reclaim_expired_now() noexcept;                  // strand only
+  void drop_expired(task_entry& entry, wall_time now);  // strand only; throws std::bad_alloc
+  void shutdown() noexcept;                             // strand only
 
   // Configuration (rare; a mutex among configuration calls only).
   const task_options* options_for(std::string_view name);
@@ -139,15 +186,54 @@ class registry_state : public std::enable_shared_from_this<registry_state> {
   std::map<std::string, registry::runner, std::less<>> runners;
 
   std::atomic<std::uint64_t> records_held{0};
-  /// Set when the registry object is destroyed: from then on nothing is posted to the executor
-  /// (it may be shutting down), so runs finishing during the host's teardown stay safe.
-  std::atomic<bool> closed{false};
+
+  /// Counts a failure of background work and tells the host's hook (on the executor). Never
+  /// throws: an exception from the hook is dropped.
+  void report_background_error(std::string_view what, std::exception_ptr error) noexcept;
+  std::atomic<std::uint64_t> background_errors{0};
+
+  /// Runs `use(strand, executor)` (to post or to create a timer) unless the state is detached
+  /// from its execution context. Returns false when detached or when `use` threw (then nothing
+  /// was posted). Any thread; lock-free; never blocks.
+  template <class Use>
+  bool with_executor(Use&& use) noexcept {
+    if (users_.fetch_add(1, std::memory_order_acquire) & detached_bit) {
+      users_.fetch_sub(1, std::memory_order_release);
+      return false;
+    }
+    bool done = true;
+    try {
+      use(*strand_, executor);
+    } catch (...) {
+      done = false;
+    }
+    users_.fetch_sub(1, std::memory_order_release);
+    return done;
+  }
+  /// Stops every later `with_executor`, waits for the ones in progress (each a post or a timer
+  /// creation) and drops the strand. Any thread but one inside `with_executor`; idempotent, also
+  /// when ~registry and the context's shutdown call it at once.
+  void detach_executor() noexcept;
+
+  /// Called by ~registry: runs of a destroyed registry record nothing more (log returns false,
+  /// finish returns `unknown`). Any thread; idempotent.
+  void close_registry() noexcept;
+  bool registry_gone() const noexcept { return registry_gone_.load(std::memory_order_acquire); }
 
  private:
-  void arm_timer();                 // strand only
+  static constexpr std::uint64_t detached_bit = 1ull << 63;
+  // Threads inside with_executor (low bits) and the detached flag (top bit).
+  std::atomic<std::uint64_t> users_{0};
+  std::optional<strand_type> strand_;  // reset (only) by detach_executor, once no user is inside
+  std::atomic<bool> strand_dropped_{false};  // one detach_executor resets strand_
+  std::atomic<bool> registry_gone_{false};
+
+  // Arms the timer for the earliest deadline, waiting at least `min_wait`.
+  void arm_timer(std::chrono::nanoseconds min_wait = {}) noexcept;  // strand only
+  void cancel_timer() noexcept;  // strand only
   void queue_for_deferred_reclaim(task_entry& entry) noexcept;
   void schedule_deferred_reclaim() noexcept;
-  void run_deferred_reclaim();  // strand only
+  void run_deferred_reclaim() noexcept;  // strand only
 
   struct deadline {
     wall_time when;
@@ -163,33 +249,11 @@ class registry_state : public std::enable_shared_from_this<registry_state> {
   // whole by the strand), so a deferred pass visits those and not every task.
   std::atomic<task_entry*> pending_reclaim_{nullptr};
 
- public:
-  // Counted by deferred passes (strand only; read by tests).
-  std::uint64_t deferred_passes = 0;
-  std::uint64_t deferred_entries_visited = 0;
+  // What the deferred passes did (strand only), so tests can check that a pass visits the
+  // queued entries and not every task. Read through registry_access.
+  std::uint64_t deferred_passes_ = 0;
+  std::uint64_t deferred_entries_visited_ = 0;
+  friend struct registry_access;
 };
-
-template <class MakeNext>
-bool registry_state::update_view(task_entry& entry, MakeNext&& make_next) {
-  for (;;) {
-    {
-      entry_pin pin(entry);
-      task_view* current = entry.view.load(std::memory_order_seq_cst);
-      std::unique_ptr<task_view> next = make_next(*current);
-      if (!next) return false;
-      if (entry.view.compare_exchange_strong(current, next.get(), std::memory_order_seq_cst)) {
-        next.release();
-        task_view* head = entry.retired.load(std::memory_order_relaxed);
-        do {
-          current->next_retired = head;
-        } while (!entry.retired.compare_exchange_weak(head, current, std::memory_order_release,
-                                                      std::memory_order_relaxed));
-        break;
-      }
-    }
-  }
-  try_reclaim(entry);
-  return true;
-}
 
 }  // namespace systask::detail

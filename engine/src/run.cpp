@@ -50,23 +50,21 @@ task_status run::fail(std::string_view reason) noexcept {
 
 task_status run::fail(std::exception_ptr e) noexcept {
   if (!record_) return task_status::unknown;
-  std::string text;
+  // No std::string here: this is noexcept and may run out of memory. The message is rendered
+  // into a stack buffer by finish, and what() stays valid inside its catch block.
+  if (!e) return registry_->finish(*record_, task_status::error, "failed (no exception)");
   try {
-    if (e) std::rethrow_exception(e);
-    text = "failed (no exception)";
+    std::rethrow_exception(e);
   } catch (const std::exception& ex) {
-    try {
-      text = ex.what();
-    } catch (...) {
-    }
+    const char* what = ex.what();
+    return registry_->finish(*record_, task_status::error,
+                             what && *what ? std::string_view(what) : std::string_view("exception without a message"));
   } catch (...) {
-    text = "unknown exception";
+    return registry_->finish(*record_, task_status::error, "unknown exception");
   }
-  if (text.empty()) text = "exception without a message";
-  return registry_->finish(*record_, task_status::error, text);
 }
 
-bool run::finished() const noexcept { return !record_ || record_->is_finished(); }
+bool run::finished() const noexcept { return !record_ || record_->is_finished() || registry_->registry_gone(); }
 std::string_view run::uuid() const noexcept { return record_ ? std::string_view(record_->uuid) : std::string_view(); }
 std::string_view run::name() const noexcept { return record_ ? std::string_view(record_->name) : std::string_view(); }
 std::string_view run::uid() const noexcept { return record_ ? std::string_view(record_->uid) : std::string_view(); }

@@ -59,11 +59,15 @@ struct run_record {
 
   // Finish fields (see above).
   wall_time finish_wall{};
+  mono_time finish_mono{};  // orders finishes when one view update moves several runs
   double duration = 0;
   task_status status = task_status::unknown;
   std::optional<wall_time> expires;
 
   bool is_finished() const noexcept { return phase.load(std::memory_order_acquire) == finished; }
+  /// Whether a finished run stays visible (authentik's save_on_success=False removes the task's
+  /// records on success). Only meaningful once `is_finished()`.
+  bool kept() const noexcept { return keep_on_success || status != task_status::successful; }
   bool expired_at(wall_time now) const noexcept { return expires && *expires <= now; }
 };
 

@@ -181,6 +181,131 @@ TEST(AsyncRun, TerminalCancellationEndsTheRunAsCancelledAndReleasesTheLock) {
   EXPECT_NE(msgs.find(R"("log_level":"error","logger":"scim_sync","event":"cancelled")"), std::string::npos) << msgs;
 }
 
+// Regression (R9): start() sat outside the try, so a bad spec escaped the coroutine and every
+// such exception completed as asio::error::no_memory.
+TEST(AsyncRun, ABadSpecCompletesAtOnceWithASpecificErrorAndTheBodyNeverRuns) {
+  engine_fixture f;
+  f.reg.register_provider("scim", 3, "Acme SCIM");
+  const std::pair<run_spec, errc> cases[] = {
+      {run_spec{.name = ""}, errc::invalid_spec},
+      {run_spec{.name = "", .uid = "", .description = "", .provider = provider_ref{"scim", 99}}, errc::unknown_provider},
+      {run_spec{.name = "wrong_sync", .uid = "", .description = "", .provider = provider_ref{"scim", 3}},
+       errc::invalid_spec},
+      {run_spec{.name = "scim_sync", .uid = "other", .description = "", .provider = provider_ref{"scim", 3}},
+       errc::invalid_spec},
+  };
+  for (const auto& [spec, expected] : cases) {
+    bool body_ran = false;
+    std::optional<std::pair<boost::system::error_code, task_status>> result;
+    async_run(
+        f.reg, spec, [&](run&) { body_ran = true; },
+        [&](boost::system::error_code ec, task_status s) { result.emplace(ec, s); });
+    EXPECT_FALSE(result) << "never completes inline";
+    f.poll();
+    ASSERT_TRUE(result) << "completes at once, without waiting for anything";
+    EXPECT_EQ(result->first, make_error_code(expected)) << result->first.message();
+    EXPECT_EQ(result->second, task_status::unknown);
+    EXPECT_FALSE(body_ran);
+  }
+  EXPECT_TRUE(f.reg.list_tasks().empty());
+}
+
+TEST(AsyncRun, AnExceptionThatKeepsTheRunFromStartingMapsToItsOwnCode) {
+  using detail::start_error;
+  EXPECT_EQ(start_error(std::make_exception_ptr(std::bad_alloc())), asio::error::no_memory);
+  const auto refused = boost::system::error_code(EACCES, boost::system::generic_category());
+  EXPECT_EQ(start_error(std::make_exception_ptr(boost::system::system_error(refused))), refused);
+  EXPECT_EQ(start_error(std::make_exception_ptr(std::system_error(std::make_error_code(std::errc::device_or_resource_busy)))),
+            boost::system::error_code(std::make_error_code(std::errc::device_or_resource_busy)));
+  EXPECT_EQ(start_error(std::make_exception_ptr(std::invalid_argument("x"))), make_error_code(errc::invalid_spec));
+  EXPECT_EQ(start_error(std::make_exception_ptr(std::runtime_error("x"))), make_error_code(errc::start_failed));
+  EXPECT_EQ(start_error(std::make_exception_ptr(42)), make_error_code(errc::start_failed));
+  EXPECT_NE(make_error_code(errc::start_failed).message(), "unknown systask error");
+  EXPECT_NE(make_error_code(errc::invalid_spec).message(), "unknown systask error");
+  EXPECT_NE(make_error_code(errc::unknown_provider).message(), "unknown systask error");
+}
+
+TEST(AsyncRun, CancellationEmittedBeforeTheBodyStartsKeepsItFromRunning) {
+  engine_fixture f;
+  f.reg.register_provider("scim", 3, "Acme SCIM");
+  run holder = f.reg.start(f.reg.sync_spec("scim", 3));  // would refuse the sync and record a skip
+  asio::cancellation_signal signal;
+  bool body_ran = false;
+  std::optional<std::pair<boost::system::error_code, task_status>> result;
+  async_run(
+      f.reg, f.reg.sync_spec("scim", 3), [&](run&) { body_ran = true; },
+      asio::bind_cancellation_slot(signal.slot(),
+                                   [&](boost::system::error_code ec, task_status s) { result.emplace(ec, s); }));
+  signal.emit(asio::cancellation_type::terminal);  // before the executor ran anything
+  f.run_until([&] { return result.has_value(); });
+  ASSERT_TRUE(result);
+  EXPECT_EQ(result->first, asio::error::operation_aborted);
+  EXPECT_EQ(result->second, task_status::unknown);
+  EXPECT_FALSE(body_ran);
+  holder.finish(task_status::successful);
+  const auto st = f.reg.sync_status("scim", 3);
+  ASSERT_EQ(st->tasks.size(), 1u);
+  EXPECT_EQ(f.messages_of(st->tasks[0]), "[]") << "it never tried to start: no skip message";
+}
+
+TEST(AsyncRun, APlainCallableBodyRunsToItsEndAndKeepsItsStatusWhenCancelledMeanwhile) {
+  engine_fixture f;
+  asio::cancellation_signal signal;
+  std::optional<std::pair<boost::system::error_code, task_status>> result;
+  async_run(
+      f.reg, {.name = "t"},
+      [&](run& r) {
+        r.info("before");
+        signal.emit(asio::cancellation_type::terminal);  // on the executor, while the body runs
+        r.info("after: a plain callable cannot be interrupted");
+        return task_status::warning;
+      },
+      asio::bind_cancellation_slot(signal.slot(),
+                                   [&](boost::system::error_code ec, task_status s) { result.emplace(ec, s); }));
+  f.run_until([&] { return result.has_value(); });
+  ASSERT_TRUE(result);
+  EXPECT_FALSE(result->first) << result->first.message();
+  EXPECT_EQ(result->second, task_status::warning);
+  const auto recs = f.reg.tasks("t", "");
+  ASSERT_EQ(recs.size(), 1u);
+  EXPECT_EQ(recs[0].status(), task_status::warning);
+  EXPECT_NE(f.messages_of(recs[0]).find("after: a plain callable"), std::string::npos);
+}
+
+TEST(AsyncRun, ACoroutineThatSwallowsOperationAbortedDecidesItsOwnOutcome) {
+  engine_fixture f;
+  asio::cancellation_signal signal;
+  std::optional<std::pair<boost::system::error_code, task_status>> result;
+  async_run(
+      f.reg, {.name = "t"},
+      [](run& r) -> asio::awaitable<task_status> {
+        asio::steady_timer timer(co_await asio::this_coro::executor, 1h);
+        try {
+          co_await timer.async_wait(asio::use_awaitable);
+        } catch (const boost::system::system_error& e) {
+          if (e.code() != asio::error::operation_aborted) throw;
+          r.warning("stopped early, cleaned up");
+          co_return task_status::warning;
+        }
+        co_return task_status::successful;
+      },
+      asio::bind_cancellation_slot(signal.slot(),
+                                   [&](boost::system::error_code ec, task_status s) { result.emplace(ec, s); }));
+  f.poll();
+  ASSERT_EQ(f.reg.tasks("t", "", true).size(), 1u) << "the body is waiting";
+  signal.emit(asio::cancellation_type::terminal);
+  f.run_until([&] { return result.has_value(); });
+  ASSERT_TRUE(result);
+  EXPECT_FALSE(result->first) << "the body returned normally";
+  EXPECT_EQ(result->second, task_status::warning);
+  const auto recs = f.reg.tasks("t", "");
+  ASSERT_EQ(recs.size(), 1u);
+  EXPECT_EQ(recs[0].status(), task_status::warning);
+  const std::string msgs = f.messages_of(recs[0]);
+  EXPECT_NE(msgs.find("stopped early, cleaned up"), std::string::npos);
+  EXPECT_EQ(msgs.find("\"cancelled\""), std::string::npos) << msgs;
+}
+
 TEST(Runners, TriggerQueuesTheRegisteredRunnerWithNameAndUid) {
   engine_fixture f;
   f.reg.register_provider("scim", 3, "Acme SCIM");

@@ -1,6 +1,7 @@
 #include <systask/engine/registry.hpp>
 
 #include "engine_fixture.hpp"
+#include "registry_access.hpp"
 
 #include <gtest/gtest.h>
 
@@ -74,6 +75,44 @@ TEST(Expiry, TimerFiresForTheEarliestDeadlineWithoutPolling) {
   EXPECT_EQ(reg.records_held(), 0u);
 }
 
+TEST(Expiry, NeverExpireKeepsRunsWithoutAnExpiry) {
+  engine_fixture f;
+  task_options forever;
+  forever.retention = task_options::never_expire;
+  forever.history_depth = 2;
+  f.reg.configure_task("t", forever);
+  f.reg.start({.name = "t"}).finish(task_status::successful);
+  f.reg.start({.name = "t"}).finish(task_status::error);
+  auto recs = f.reg.tasks("t", "");
+  ASSERT_EQ(recs.size(), 2u);
+  for (const auto& r : recs) {
+    EXPECT_FALSE(r.expires());
+    EXPECT_FALSE(r.expiring());
+  }
+  EXPECT_FALSE(f.reg.next_expiry());
+  f.poll();
+  f.clock->advance(24h * 365 * 200);
+  f.reg.reclaim_expired();
+  f.poll();
+  EXPECT_EQ(f.reg.tasks("t", "").size(), 2u);
+  EXPECT_EQ(f.reg.records_held(), 2u);
+}
+
+TEST(Expiry, TheLongestRetentionFromAFinishNearTheEndOfTimeSaturates) {
+  engine_fixture f;
+  task_options longest;
+  longest.retention = task_options::max_retention;
+  f.reg.configure_task("t", longest);
+  f.clock->set_wall(wall_time::max() - 1h);  // a broken clock: no overflow either
+  f.reg.start({.name = "t"}).finish(task_status::successful);
+  const auto recs = f.reg.tasks("t", "");
+  ASSERT_EQ(recs.size(), 1u);
+  EXPECT_EQ(recs[0].expires(), wall_time::max());
+  f.clock->set_wall(wall_time{std::chrono::seconds{1'722'268'288}});
+  f.reg.start({.name = "t"}).finish(task_status::successful);
+  EXPECT_EQ(f.reg.tasks("t", "")[0].expires(), f.clock->wall_now() + task_options::max_retention);
+}
+
 TEST(Expiry, PrefilledRecordsNeverExpire) {
   engine_fixture f;
   f.reg.prefill({.name = "t"});
@@ -95,6 +134,79 @@ TEST(Expiry, RecordsHeldByReadersSurviveReclamation) {
   EXPECT_EQ(f.reg.records_held(), 0u);
   ASSERT_EQ(held.size(), 1u);
   EXPECT_NE(f.messages_of(held[0]).find("kept alive by the reader"), std::string::npos);
+}
+
+// The timer waits on the steady clock for a span computed from the wall clock, so a wall-clock
+// step makes it fire early or late. Neither may change what reads show (decided at read time)
+// or free anything before its deadline, and each pass re-arms from the wall clock as it is.
+TEST(Expiry, AWallClockStepBackDoesNotShowExpiredRunsNorReclaimEarlyAndTheTimerReArms) {
+  engine_fixture f;
+  task_options o;
+  o.retention = 60s;
+  f.reg.configure_task("t", o);
+  const wall_time t0 = f.clock->wall_now();
+  f.reg.start({.name = "t"}).finish(task_status::error);  // expires t0 + 60 s
+  f.poll();
+  const auto& st = detail::registry_access::state(f.reg);
+  EXPECT_EQ(detail::registry_access::armed_for(st), t0 + 60s);
+
+  f.clock->set_wall(t0 - 1h);  // step back while the deadline is pending
+  EXPECT_EQ(f.reg.tasks("t", "").size(), 1u);
+  f.reg.reclaim_expired();  // a pass at the stepped time, as if the timer fired
+  f.poll();
+  EXPECT_EQ(f.reg.records_held(), 1u) << "nothing reclaimed before its deadline";
+  EXPECT_EQ(f.reg.tasks("t", "").size(), 1u);
+  // Re-armed for the same deadline, now an hour and a minute away on the wall clock.
+  EXPECT_EQ(detail::registry_access::armed_for(st), t0 + 60s);
+  const auto left = detail::registry_access::timer_left(st);
+  ASSERT_TRUE(left);
+  EXPECT_GT(*left, 1h + 50s);
+  EXPECT_LE(*left, 1h + 60s);
+
+  f.clock->set_wall(t0 + 60s);  // back past the deadline: hidden at once, before any pass
+  EXPECT_TRUE(f.reg.tasks("t", "").empty());
+  EXPECT_TRUE(f.reg.list_tasks().empty());
+  // The timer still waits its hour. The next deadline posted finds the armed one already past
+  // on the wall clock and re-arms at once; that pass frees the expired run.
+  f.reg.start({.name = "t", .uid = "other"}).finish(task_status::error);  // expires t0 + 120 s
+  EXPECT_EQ(f.reg.records_held(), 2u);
+  EXPECT_TRUE(f.run_until([&] { return f.reg.records_held() == 1; }));
+  EXPECT_EQ(f.reg.tasks("t", "other").size(), 1u);
+  EXPECT_EQ(detail::registry_access::armed_for(st), t0 + 120s);
+}
+
+TEST(Expiry, AWallClockStepForwardHidesAtOnceAndThePassReArmsForWhatIsLeft) {
+  engine_fixture f;
+  task_options hour, two_hours;
+  hour.retention = 1h;
+  two_hours.retention = 2h;
+  f.reg.configure_task("a", hour);
+  f.reg.configure_task("b", two_hours);
+  const wall_time t0 = f.clock->wall_now();
+  f.reg.start({.name = "a"}).finish(task_status::error);
+  f.reg.start({.name = "b"}).finish(task_status::error);
+  f.poll();
+  const auto& st = detail::registry_access::state(f.reg);
+  EXPECT_EQ(detail::registry_access::armed_for(st), t0 + 1h);
+
+  f.clock->set_wall(t0 + 90min);  // step forward past a's deadline, before its timer fires
+  EXPECT_TRUE(f.reg.tasks("a", "").empty()) << "hidden at once";
+  EXPECT_EQ(f.reg.tasks("b", "").size(), 1u);
+  // Its timer would fire an hour after it was armed. A deadline posted now (b again, due
+  // later than the armed one) sees the armed deadline already past and re-arms at once.
+  f.reg.start({.name = "b", .uid = "later"}).finish(task_status::error);
+  EXPECT_EQ(f.reg.records_held(), 3u);
+  EXPECT_TRUE(f.run_until([&] { return f.reg.records_held() == 2; })) << "a is freed, b is not due";
+  EXPECT_EQ(f.reg.tasks("b", "").size(), 1u);
+  EXPECT_EQ(detail::registry_access::armed_for(st), t0 + 2h);
+  const auto left = detail::registry_access::timer_left(st);
+  ASSERT_TRUE(left);
+  EXPECT_GT(*left, 29min);
+  EXPECT_LE(*left, 30min) << "the remaining wall-clock span, not the original two hours";
+
+  f.clock->set_wall(t0 + 3h);
+  EXPECT_TRUE(f.reg.tasks("b", "").empty());
+  EXPECT_EQ(f.reg.tasks("b", "later").size(), 1u);
 }
 
 }  // namespace

@@ -4,7 +4,11 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
+#include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace {
@@ -125,6 +129,62 @@ TEST(Ring, RejectsAppendsAfterCloseWithoutCountingThem) {
   std::string out;
   EXPECT_EQ(ring.copy_to(out, true), 1u);
   EXPECT_EQ(out, ",{}");
+}
+
+// Regression (R1): close() used to set the closed bit before storing the final count, so a
+// reader in between saw a closed ring with no messages at all.
+TEST(Ring, AReaderNeverSeesAClosingRingAsEmpty) {
+  constexpr int rounds = 50'000;
+  std::vector<std::unique_ptr<message_ring>> rings;
+  for (int i = 0; i < rounds; ++i) {
+    rings.push_back(std::make_unique<message_ring>(4, overflow_policy::overwrite_oldest));
+    for (int m = 0; m < 3; ++m) ASSERT_TRUE(rings.back()->append("{}"));
+  }
+  std::atomic<int> current{0};
+  std::atomic<bool> stop{false};
+  std::atomic<std::uint64_t> wrong{0}, reads{0};
+  std::thread reader([&] {
+    while (!stop.load(std::memory_order_relaxed)) {
+      const message_ring& r = *rings[current.load(std::memory_order_acquire)];
+      std::string out;
+      if (r.appended() != 3 || r.copy_to(out, false) != 3) wrong.fetch_add(1, std::memory_order_relaxed);
+      reads.fetch_add(1, std::memory_order_release);
+    }
+  });
+  // Bounded in time too: on a loaded machine each handshake may wait for the scheduler.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+  int closed_rounds = 0;
+  for (int i = 0; i < rounds && std::chrono::steady_clock::now() < deadline; ++i) {
+    current.store(i, std::memory_order_release);
+    // Let the reader start on this ring, so that its reads overlap the close.
+    const std::uint64_t before = reads.load(std::memory_order_acquire);
+    while (reads.load(std::memory_order_acquire) == before) std::this_thread::yield();
+    rings[i]->close();
+    EXPECT_TRUE(rings[i]->closed());
+    ++closed_rounds;
+  }
+  stop.store(true);
+  reader.join();
+  EXPECT_EQ(wrong.load(), 0u) << "of " << reads.load() << " reads over " << closed_rounds << " closes";
+  for (int i = 0; i < closed_rounds; ++i) EXPECT_FALSE(rings[i]->append("{}"));
+  EXPECT_EQ(rings[0]->appended(), 3u) << "rejected appends are not counted";
+}
+
+TEST(Ring, ConcurrentClosesAgreeOnTheFinalCount) {
+  for (int round = 0; round < 500; ++round) {
+    message_ring ring(8, overflow_policy::overwrite_oldest);
+    std::atomic<int> accepted{0};
+    std::thread appender([&] {
+      for (int i = 0; i < 20; ++i) accepted += ring.append("{}") ? 1 : 0;
+    });
+    std::thread closer_a([&] { ring.close(); });
+    std::thread closer_b([&] { ring.close(); });
+    appender.join();
+    closer_a.join();
+    closer_b.join();
+    ASSERT_TRUE(ring.closed());
+    ASSERT_EQ(ring.appended(), static_cast<std::uint64_t>(accepted.load())) << "round " << round;
+  }
 }
 
 TEST(Ring, EmptyRingCopiesNothing) {

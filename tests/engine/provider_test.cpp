@@ -1,8 +1,14 @@
 #include <systask/engine/registry.hpp>
 
 #include "engine_fixture.hpp"
+#include "registry_access.hpp"
 
 #include <gtest/gtest.h>
+
+#include <atomic>
+#include <functional>
+#include <thread>
+#include <vector>
 
 namespace {
 
@@ -236,6 +242,38 @@ TEST(Provider, LastSuccessfulSyncOutlivesTheRecord) {
   EXPECT_TRUE(st->last_successful_sync);
 }
 
+// Regression (R10, P3): a spec naming a provider's task and uid without `.provider` took the
+// plain path: it ran beside the lock holder and never updated last_sync_status.
+TEST(Provider, ASpecNamingTheProvidersTaskWithoutTheProviderIsItsSync) {
+  engine_fixture f;
+  f.reg.register_provider("scim", 3, "Acme SCIM");
+  run plain = f.reg.start({.name = "scim_sync", .uid = "acme-scim"});
+  ASSERT_TRUE(plain);
+  EXPECT_TRUE(f.reg.sync_status("scim", 3)->is_running) << "it holds the provider's lock";
+  EXPECT_FALSE(f.reg.start(f.reg.sync_spec("scim", 3))) << "a provider sync is refused meanwhile";
+  EXPECT_FALSE(f.reg.start({.name = "scim_sync", .uid = "acme-scim"})) << "and so is another plain one";
+  plain.finish(task_status::warning);
+  const auto st = f.reg.sync_status("scim", 3);
+  EXPECT_EQ(st->last_sync_status, sync_outcome::warning);
+  ASSERT_EQ(st->tasks.size(), 1u);
+  const std::string msgs = f.messages_of(st->tasks[0]);
+  EXPECT_EQ(std::count(msgs.begin(), msgs.end(), '{'), 4) << "two skip messages (object + attributes each): " << msgs;
+}
+
+TEST(Provider, CheckSpecSaysWhatStartWouldRefuse) {
+  engine_fixture f;
+  f.reg.register_provider("scim", 3, "Acme SCIM");
+  EXPECT_FALSE(f.reg.check_spec(f.reg.sync_spec("scim", 3)));
+  EXPECT_FALSE(f.reg.check_spec({.name = "t"}));
+  EXPECT_EQ(f.reg.check_spec({.name = ""}), make_error_code(errc::invalid_spec));
+  EXPECT_EQ(f.reg.check_spec({.name = "", .uid = "", .description = "", .provider = provider_ref{"scim", 9}}),
+            make_error_code(errc::unknown_provider));
+  EXPECT_EQ(f.reg.check_spec({.name = "other", .uid = "", .description = "", .provider = provider_ref{"scim", 3}}),
+            make_error_code(errc::invalid_spec));
+  EXPECT_THROW(f.reg.start({.name = "other", .uid = "", .description = "", .provider = provider_ref{"scim", 3}}),
+               std::invalid_argument);
+}
+
 TEST(Provider, PrefilledSyncTaskShowsInStatus) {
   engine_fixture f;
   f.reg.register_provider("scim", 3, "Acme SCIM");
@@ -243,6 +281,91 @@ TEST(Provider, PrefilledSyncTaskShowsInStatus) {
   const auto st = f.reg.sync_status("scim", 3);
   ASSERT_EQ(st->tasks.size(), 1u);
   EXPECT_TRUE(st->tasks[0].prefilled());
+}
+
+// A manual clock that runs a hook (once) the next time the wall clock is read: it stops a
+// thread at a chosen point inside the engine, deterministically.
+class hooked_clock final : public clock_source {
+ public:
+  wall_time wall_now() const noexcept override {
+    if (auto hook = std::exchange(hook_, nullptr)) hook();
+    return inner_.wall_now();
+  }
+  mono_time mono_now() const noexcept override { return inner_.mono_now(); }
+  void on_next_wall_read(std::function<void()> hook) { hook_ = std::move(hook); }
+
+ private:
+  manual_clock inner_;
+  mutable std::function<void()> hook_;
+};
+
+// Regression (R7), deterministic: finish reads the wall clock after closing the run's ring and
+// before moving the run out of `running`. A start in that window was refused by the finished
+// run, and its skip message was lost because the holder's ring was closed.
+TEST(Provider, AStartWhileTheHolderIsFinishingGetsTheLock) {
+  boost::asio::io_context io;
+  auto clock = std::make_shared<hooked_clock>();
+  registry reg(io, registry_options{{}, clock});
+  reg.register_provider("scim", 3, "Acme SCIM");
+  run first = reg.start(reg.sync_spec("scim", 3));
+  ASSERT_TRUE(first);
+  run second;
+  clock->on_next_wall_read([&] { second = reg.start(reg.sync_spec("scim", 3)); });
+  first.finish(task_status::successful);
+  ASSERT_TRUE(second) << "refused by a run that had already stopped accepting messages";
+  const auto st = reg.sync_status("scim", 3, true);
+  EXPECT_TRUE(st->is_running);
+  ASSERT_EQ(st->tasks.size(), 2u);
+  EXPECT_TRUE(st->tasks[0].running());
+  EXPECT_FALSE(st->tasks[1].running());
+  second.finish(task_status::successful);
+  EXPECT_FALSE(reg.sync_status("scim", 3)->is_running);
+}
+
+// Regression (R7): the lock was "any run of the provider in the running list", so a start
+// racing a finish was refused by a run that had already closed its ring, and the skip message
+// it appended there was lost. Now the lock ends exactly when the holder's ring closes.
+TEST(Provider, StartRacingFinishNeverLosesASkipMessageAndNeverHasTwoHolders) {
+  engine_fixture f;
+  f.reg.register_provider("scim", 3, "Acme SCIM");
+  const run_spec spec = f.reg.sync_spec("scim", 3);
+  // Two threads, at least 100,000 start/finish races, and on until they have collided a few
+  // thousand times (a loaded machine may run them one after the other for a while).
+  constexpr std::uint64_t per_thread = 50'000, min_refusals = 5'000;
+  const auto time_limit = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  std::atomic<std::uint64_t> refused{0}, skips_recorded{0}, started{0}, attempts{0};
+  std::atomic<int> holders{0}, overlaps{0};
+  auto racer = [&] {
+    for (std::uint64_t i = 0; i < per_thread || (refused.load() < min_refusals &&
+                                                 std::chrono::steady_clock::now() < time_limit);
+         ++i) {
+      attempts.fetch_add(1);
+      run r = f.reg.start(spec);
+      if (!r) {
+        refused.fetch_add(1);
+        continue;
+      }
+      started.fetch_add(1);
+      if (holders.fetch_add(1) != 0) overlaps.fetch_add(1);
+      holders.fetch_sub(1);
+      const auto record = detail::run_access::record(r);
+      r.finish(task_status::successful);
+      // The ring is closed now: its count is final, and every skip message a refused start
+      // appended to it is in that count (a later one would have been refused and retried).
+      skips_recorded.fetch_add(record->ring.appended());
+    }
+  };
+  std::thread a(racer), b(racer);
+  a.join();
+  b.join();
+  EXPECT_EQ(overlaps.load(), 0) << "two runs held the lock at once";
+  EXPECT_EQ(refused.load(), skips_recorded.load()) << "every refused start left its message on the holder";
+  EXPECT_EQ(started.load() + refused.load(), attempts.load());
+  EXPECT_GE(refused.load(), min_refusals) << "the threads hardly raced";
+  EXPECT_FALSE(f.reg.sync_status("scim", 3)->is_running);
+  EXPECT_EQ(f.reg.records_held(), 1u);
+  run next = f.reg.start(spec);
+  EXPECT_TRUE(next) << "the lock is free";
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include <systask/engine/registry.hpp>
 
 #include "engine_fixture.hpp"
+#include "registry_access.hpp"
 #include "registry_state.hpp"
 
 #include <gtest/gtest.h>
@@ -16,7 +17,7 @@ using namespace systask;
 using systask::test::engine_fixture;
 
 detail::task_entry& entry_of(engine_fixture& f, std::string_view name, std::string_view uid) {
-  return *f.reg.state()->tasks.find(detail::registry_state::task_key(name, uid));
+  return *detail::registry_access::state(f.reg).tasks.find(detail::registry_state::task_key(name, uid));
 }
 
 TEST(Reclamation, AViewRetiredWhileAReaderIsPinnedIsFreedAfterItLeaves) {
@@ -26,9 +27,9 @@ TEST(Reclamation, AViewRetiredWhileAReaderIsPinnedIsFreedAfterItLeaves) {
   {
     detail::entry_pin pin(e);
     r.finish(task_status::error);  // replaces the view the pinned reader may be copying from
-    EXPECT_NE(e.retired.load(), nullptr) << "not freed under the reader";
+    EXPECT_TRUE(e.views.has_retired()) << "not freed under the reader";
   }
-  EXPECT_TRUE(f.run_until([&] { return e.retired.load() == nullptr; }));
+  EXPECT_TRUE(f.run_until([&] { return !e.views.has_retired(); }));
   EXPECT_EQ(f.reg.tasks("t", "u").size(), 1u) << "the current view is untouched";
 }
 
@@ -46,21 +47,22 @@ TEST(Reclamation, EveryEntryRetiredUnderReadersIsFreedAndOthersAreNotVisited) {
     std::vector<std::unique_ptr<detail::entry_pin>> pins;
     for (auto* e : entries) pins.push_back(std::make_unique<detail::entry_pin>(*e));
     for (auto& r : runs) r.finish(task_status::warning);
-    for (auto* e : entries) ASSERT_NE(e->retired.load(), nullptr);
+    for (auto* e : entries) ASSERT_TRUE(e->views.has_retired());
     // Still pinned: a deferred pass finds nothing it may free and queues the entries again.
     f.run_until([] { return false; }, std::chrono::milliseconds(20));
-    for (auto* e : entries) ASSERT_NE(e->retired.load(), nullptr);
+    for (auto* e : entries) ASSERT_TRUE(e->views.has_retired());
   }
   EXPECT_TRUE(f.run_until([&] {
     for (auto* e : entries)
-      if (e->retired.load()) return false;
+      if (e->views.has_retired()) return false;
     return true;
   }));
   EXPECT_EQ(f.reg.list_tasks().size(), 2000u + pinned_count);
   // Each pass visits the queued entries only, never the 2,000 idle ones.
-  const auto& st = *f.reg.state();
-  EXPECT_GE(st.deferred_passes, 2u);
-  EXPECT_LE(st.deferred_entries_visited, st.deferred_passes * pinned_count);
+  const auto& st = detail::registry_access::state(f.reg);
+  const std::uint64_t passes = detail::registry_access::deferred_passes(st);
+  EXPECT_GE(passes, 2u);
+  EXPECT_LE(detail::registry_access::deferred_entries_visited(st), passes * pinned_count);
 }
 
 }  // namespace

@@ -314,6 +314,31 @@ TEST(Input, RejectsAnEmptyNameAndBadOptionsWithClearErrors) {
   EXPECT_EQ(f.reg.tasks("ok", "").size(), 1u);
 }
 
+// Regression (R14): retention = seconds::max() overflowed finish + retention (signed overflow
+// in the nanosecond conversion), and the record vanished at once.
+TEST(Input, ARetentionThatWouldOverflowIsRefusedWithTheLimitInTheMessage) {
+  engine_fixture f;
+  for (const std::chrono::seconds bad :
+       {std::chrono::seconds::max() - 1s, task_options::max_retention + 1s, std::chrono::seconds{std::chrono::hours{24 * 365 * 300}}}) {
+    task_options o;
+    o.retention = bad;
+    try {
+      f.reg.configure_task("t", o);
+      ADD_FAILURE() << "accepted a retention of " << bad.count() << " s";
+    } catch (const std::invalid_argument& e) {
+      EXPECT_NE(std::string(e.what()).find("at most 100 years (3155760000 s)"), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find("never_expire"), std::string::npos) << e.what();
+    }
+    boost::asio::io_context io;
+    EXPECT_THROW(registry(io, registry_options{o, f.clock}), std::invalid_argument) << "the default options too";
+  }
+  task_options longest;
+  longest.retention = task_options::max_retention;
+  EXPECT_NO_THROW(f.reg.configure_task("t", longest));
+  longest.retention = task_options::never_expire;
+  EXPECT_NO_THROW(f.reg.configure_task("t", longest));
+}
+
 TEST(Input, NamesAndDescriptionsAreMadeSafe) {
   engine_fixture f;
   f.reg.start({.name = "bad\xFFname", .uid = "u\xC0", .description = std::string(5000, 'd')})

@@ -1,5 +1,6 @@
 // Snapshot consistency under load: writers append to provider syncs that start and finish
-// continuously while readers take sync statuses; every snapshot must be well-formed.
+// continuously while readers take sync statuses; every snapshot must be well-formed, and every
+// finished run must hold exactly the messages its writer logged.
 
 #include <systask/engine/registry.hpp>
 
@@ -8,6 +9,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <thread>
 
@@ -33,13 +35,14 @@ TEST(SnapshotStress, ReadersAlwaysSeeWholeRunsAndWholeMessages) {
   reg.register_provider("google_workspace", 1, "Acme Google Workspace");
 
   std::atomic<bool> stop{false};
-  std::atomic<std::uint64_t> runs{0}, snapshots{0}, bad{0};
+  constexpr std::uint64_t pages = 100, ring_size = 64;
+  std::atomic<std::uint64_t> runs{0}, snapshots{0}, bad{0}, wrong_count{0}, finished_checked{0};
   auto writer = [&](const char* kind, std::int64_t id) {
     unsigned n = 0;
     while (!stop.load()) {
       run r = reg.start(reg.sync_spec(kind, id));
       if (!r) continue;
-      for (int i = 0; i < 100; ++i) r.info("page", {{"n", i}, {"run", n}});
+      for (std::uint64_t i = 0; i < pages; ++i) r.info("page", {{"n", i}, {"run", n}});
       r.finish(n % 3 ? task_status::successful : task_status::warning);
       ++n;
       runs.fetch_add(1);
@@ -54,7 +57,23 @@ TEST(SnapshotStress, ReadersAlwaysSeeWholeRunsAndWholeMessages) {
           if (t.running() && t.status() != task_status::unknown) bad.fetch_add(1);
           std::string msgs;
           t.write_messages_json(msgs);
-          if (!systask::test::parses_as_json(msgs)) bad.fetch_add(1);
+          if (!systask::test::parses_as_json(msgs)) {
+            bad.fetch_add(1);
+            continue;
+          }
+          const auto doc = systask::test::parse(msgs);
+          const std::uint64_t shown = doc.GetArray().Size();
+          if (!t.running()) {
+            // Exactly what the writer logged: 100 accepted, the newest 64 kept, 36 counted as
+            // dropped and shown as one marker message.
+            if (t.messages_appended() != pages || t.messages_dropped() != pages - ring_size ||
+                shown != ring_size + 1) {
+              wrong_count.fetch_add(1);
+            }
+            finished_checked.fetch_add(1);
+          } else if (t.messages_appended() > pages || shown > std::min(t.messages_appended(), ring_size) + 1) {
+            wrong_count.fetch_add(1);
+          }
         }
         snapshots.fetch_add(1);
       }
@@ -76,6 +95,8 @@ TEST(SnapshotStress, ReadersAlwaysSeeWholeRunsAndWholeMessages) {
   for (auto& t : threads) t.join();
   reclaimer.join();
   EXPECT_EQ(bad.load(), 0u);
+  EXPECT_EQ(wrong_count.load(), 0u) << "of " << finished_checked.load() << " finished runs read";
+  EXPECT_GT(finished_checked.load(), 10u);
   EXPECT_GT(runs.load(), 10u);
   EXPECT_GT(snapshots.load(), 10u);
 }

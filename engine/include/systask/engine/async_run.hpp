@@ -11,7 +11,9 @@
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/error.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 
 #include <exception>
 #include <type_traits>
@@ -31,15 +33,41 @@ struct run_outcome {
   task_status status = task_status::unknown;
 };
 
+/// The error_code for an exception that kept a run from starting: std::bad_alloc ->
+/// `asio::error::no_memory`; boost::system::system_error and std::system_error -> their code;
+/// std::invalid_argument -> `errc::invalid_spec`; anything else -> `errc::start_failed`.
+boost::system::error_code start_error(std::exception_ptr e) noexcept;
+
 // The coroutine every async_run executes: start, body, finish, and the translation of
 // exceptions and cancellation into the run's record.
 template <class Body>
 boost::asio::awaitable<run_outcome> tracked_run(registry& reg, run_spec spec, Body body) {
   using result = std::invoke_result_t<Body&, run&>;
-  run r = reg.start(spec);
+  namespace this_coro = boost::asio::this_coro;
+  // Our own awaits never throw on cancellation (we check it where it matters). This also keeps
+  // co_spawn's final hop from throwing operation_aborted into the host's io_context::run() when
+  // a body that never switched context (a plain callable) was cancelled meanwhile.
+  co_await this_coro::throw_if_cancelled(false);
+  // One turn through the executor before starting: a cancellation emitted after async_run
+  // returned but before the operation ran is delivered through the executor too, so it reaches
+  // the cancellation state first, and the body is not started at all.
+  co_await boost::asio::post(co_await this_coro::executor, boost::asio::use_awaitable);
+  {
+    const auto state = co_await this_coro::cancellation_state;
+    if (state.cancelled() != boost::asio::cancellation_type::none) {
+      co_return run_outcome{boost::asio::error::operation_aborted, task_status::unknown};
+    }
+  }
+  run r;
+  try {
+    r = reg.start(spec);
+  } catch (...) {
+    co_return run_outcome{start_error(std::current_exception()), task_status::unknown};
+  }
   if (!r) co_return run_outcome{make_error_code(errc::sync_already_running), task_status::unknown};
   task_status requested = task_status::successful;
   std::exception_ptr failure;
+  co_await this_coro::throw_if_cancelled(true);  // the body sees Asio's default
   try {
     if constexpr (is_awaitable<result>::value) {
       if constexpr (std::is_void_v<typename result::value_type>) {
@@ -55,8 +83,9 @@ boost::asio::awaitable<run_outcome> tracked_run(registry& reg, run_spec spec, Bo
   } catch (...) {
     failure = std::current_exception();
   }
+  co_await this_coro::throw_if_cancelled(false);
   if (failure) {
-    const auto state = co_await boost::asio::this_coro::cancellation_state;
+    const auto state = co_await this_coro::cancellation_state;
     if (state.cancelled() != boost::asio::cancellation_type::none) {
       co_return run_outcome{boost::asio::error::operation_aborted, r.fail("cancelled")};
     }
@@ -80,33 +109,51 @@ boost::asio::awaitable<run_outcome> tracked_run(registry& reg, run_spec spec, Bo
 /// `systask::errc::sync_already_running` when `spec` is a provider sync whose lock another run
 /// holds (the body does not run; status `unknown`).
 ///
+/// A spec that `registry::check_spec` refuses completes at once, through the handler (never
+/// inline), with `errc::invalid_spec` or `errc::unknown_provider` and status `unknown`; the body
+/// does not run. Should starting the run fail otherwise, the operation completes with the
+/// error `detail::start_error` maps the exception to (`no_memory`, a system_error's code, or
+/// `errc::start_failed`), status `unknown`.
+///
 /// Cancellation: supports `terminal` cancellation through the completion handler's associated
-/// cancellation slot; it reaches the asynchronous operations a coroutine body awaits. A plain
-/// callable cannot be interrupted once it has begun.
+/// cancellation slot (emit it on the executor, as Asio requires, or from any thread before the
+/// executor runs the operation).
+/// - Emitted before the body starts: the body does not run, nothing is recorded, and the
+///   operation completes with `operation_aborted` and status `unknown`.
+/// - Emitted while the body runs: it reaches the asynchronous operations a coroutine body
+///   awaits. If the body lets the resulting exception escape, the run ends as `error` with the
+///   message "cancelled" and the operation completes with `operation_aborted`.
+/// - A body that returns normally decides its own outcome even though cancellation was
+///   requested: a plain callable (which cannot be interrupted once it has begun), or a
+///   coroutine that catches `operation_aborted`, finishes the run with the status it returns,
+///   and the error_code is empty.
 ///
 /// The registry must outlive the operation. Works with callbacks, `use_awaitable`,
 /// `use_future` and `detached`.
 ///
-/// g++ 12 note: inside a coroutine, build the spec in a named variable before
-/// `co_await async_run(...)`. g++ 12 miscompiles a braced class temporary (`{.name = ...}`)
-/// written inside a `co_await` expression (its std::string members keep pointers into the
-/// temporary's old storage), which crashes when the copy is freed. clang is not affected.
+/// With g++ 12, build the spec in a named variable before `co_await async_run(...)`: see
+/// docs/engine.md.
 template <class Body, class CompletionToken = boost::asio::default_completion_token_t<registry::executor_type>>
 auto async_run(registry& reg, run_spec spec, Body body,
                CompletionToken&& token = boost::asio::default_completion_token_t<registry::executor_type>()) {
   return boost::asio::async_initiate<CompletionToken, void(boost::system::error_code, task_status)>(
       [](auto handler, registry* r, run_spec s, Body b) {
-        auto slot = boost::asio::get_associated_cancellation_slot(handler);
         auto handler_ex = boost::asio::get_associated_executor(handler, r->get_executor());
+        if (const boost::system::error_code ec = r->check_spec(s)) {
+          boost::asio::post(boost::asio::bind_executor(
+              handler_ex, [h = std::move(handler), ec]() mutable { std::move(h)(ec, task_status::unknown); }));
+          return;
+        }
+        auto slot = boost::asio::get_associated_cancellation_slot(handler);
         boost::asio::co_spawn(
             r->get_executor(), detail::tracked_run(*r, std::move(s), std::move(b)),
             boost::asio::bind_cancellation_slot(
                 slot, boost::asio::bind_executor(handler_ex, [h = std::move(handler)](
                                                                  std::exception_ptr e,
                                                                  detail::run_outcome outcome) mutable {
-                  // tracked_run catches everything the body throws; `e` is set only when the
-                  // coroutine itself could not run (e.g. out of memory).
-                  if (e) outcome = {boost::asio::error::no_memory, task_status::error};
+                  // tracked_run catches what start and the body throw, so `e` is set only if
+                  // the coroutine machinery itself failed; map it like a failed start.
+                  if (e) outcome = {detail::start_error(e), task_status::unknown};
                   std::move(h)(outcome.ec, outcome.status);
                 })));
       },

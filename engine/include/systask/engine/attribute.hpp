@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cassert>
 #include <cstddef>
 #include <cstdint>
 #include <concepts>
@@ -16,7 +17,8 @@ struct attribute;
 /// array or object. Built from literals in place, e.g.
 /// `{{"obj", "alice"}, {"attempt", 3}, {"retry", true}, {"ids", systask::array{1, 2}}}`, and
 /// rendered to JSON inside the `log` call that receives it, so nothing it points to needs to
-/// outlive that call. Constructing one never allocates.
+/// outlive that call (and nothing it points to may die before it: write the attributes inside
+/// the call). Constructing one never allocates. Any thread.
 class attribute_value {
  public:
   enum class kind : unsigned char { null, boolean, integer, unsigned_integer, floating, string, array, object };
@@ -48,12 +50,31 @@ class attribute_value {
   static constexpr attribute_value make_object(std::span<const attribute> members) noexcept;
 
   constexpr kind type() const noexcept { return kind_; }
-  constexpr bool as_bool() const noexcept { return boolean_; }
-  constexpr std::int64_t as_int() const noexcept { return integer_; }
-  constexpr std::uint64_t as_uint() const noexcept { return unsigned_; }
-  constexpr double as_double() const noexcept { return floating_; }
-  constexpr std::string_view as_string() const noexcept { return {chars_, size_}; }
-  constexpr std::span<const attribute_value> as_array() const noexcept { return {items_, size_}; }
+  /// The value; each accessor requires `type()` to be its kind (asserted in debug builds).
+  constexpr bool as_bool() const noexcept {
+    assert(kind_ == kind::boolean);
+    return boolean_;
+  }
+  constexpr std::int64_t as_int() const noexcept {
+    assert(kind_ == kind::integer);
+    return integer_;
+  }
+  constexpr std::uint64_t as_uint() const noexcept {
+    assert(kind_ == kind::unsigned_integer);
+    return unsigned_;
+  }
+  constexpr double as_double() const noexcept {
+    assert(kind_ == kind::floating);
+    return floating_;
+  }
+  constexpr std::string_view as_string() const noexcept {
+    assert(kind_ == kind::string);
+    return {chars_, size_};
+  }
+  constexpr std::span<const attribute_value> as_array() const noexcept {
+    assert(kind_ == kind::array);
+    return {items_, size_};
+  }
   constexpr std::span<const attribute> as_object() const noexcept;
 
  private:
@@ -84,18 +105,37 @@ constexpr attribute_value attribute_value::make_object(std::span<const attribute
   return v;
 }
 
-constexpr std::span<const attribute> attribute_value::as_object() const noexcept { return {members_, size_}; }
+constexpr std::span<const attribute> attribute_value::as_object() const noexcept {
+  assert(kind_ == kind::object);
+  return {members_, size_};
+}
 
 /// A nested array inside attributes: `{"ids", systask::array{1, 2, "three"}}`.
-struct array : attribute_value {
-  constexpr array(std::initializer_list<attribute_value> items) noexcept
-      : attribute_value(make_array({items.begin(), items.size()})) {}
+///
+/// Its items live in the braced list's backing array, which dies at the end of the
+/// full-expression that wrote it. So only a temporary converts to an `attribute_value`: written
+/// inside the `log(...)` call it is safe; a named `array` (which already dangles) does not
+/// compile where a value is expected.
+class array {
+ public:
+  constexpr array(std::initializer_list<attribute_value> items) noexcept : items_(items.begin(), items.size()) {}
+  constexpr operator attribute_value() && noexcept { return attribute_value::make_array(items_); }
+  operator attribute_value() const& = delete;  // a named array: its items are gone
+
+ private:
+  std::span<const attribute_value> items_;
 };
 
 /// A nested object inside attributes: `{"user", systask::object{{"name", "alice"}, {"id", 7}}}`.
-struct object : attribute_value {
-  constexpr object(std::initializer_list<attribute> members) noexcept
-      : attribute_value(make_object({members.begin(), members.size()})) {}
+/// Like `array`, only a temporary converts to an `attribute_value`.
+class object {
+ public:
+  constexpr object(std::initializer_list<attribute> members) noexcept : members_(members.begin(), members.size()) {}
+  constexpr operator attribute_value() && noexcept { return attribute_value::make_object(members_); }
+  operator attribute_value() const& = delete;  // a named object: its members are gone
+
+ private:
+  std::span<const attribute> members_;
 };
 
 /// The attributes of one message: a view of its top-level members.

@@ -9,6 +9,9 @@ namespace systask {
 /// Errors that systask's asynchronous operations report through their completion handlers.
 enum class errc {
   sync_already_running = 1,  ///< a provider sync was requested while another holds its sync lock
+  invalid_spec = 2,      ///< the run_spec has an empty task name, or a name or uid that is not its provider's
+  unknown_provider = 3,  ///< the run_spec names a provider that is not registered
+  start_failed = 4,      ///< an unexpected exception kept the run from starting (see docs/engine.md)
 };
 
 /// The category of `systask::errc`.

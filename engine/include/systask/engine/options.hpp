@@ -5,14 +5,24 @@
 
 #include <chrono>
 #include <cstddef>
+#include <exception>
+#include <functional>
 #include <memory>
+#include <string_view>
 
 namespace systask {
 
 /// How the engine keeps the runs of one task (by name). Every field has the default that
 /// matches authentik's behaviour.
 struct task_options {
-  /// How long a finished run stays visible; `expires` = finish time + retention.
+  /// A retention that keeps finished runs forever: their `expires` is null (`expiring` false).
+  static constexpr std::chrono::seconds never_expire = std::chrono::seconds::max();
+  /// The longest finite retention: 100 years (3,155,760,000 s). Anything longer would overflow
+  /// the nanosecond `wall_time` arithmetic; use `never_expire` instead.
+  static constexpr std::chrono::seconds max_retention = std::chrono::seconds{100LL * 31'557'600};
+
+  /// How long a finished run stays visible: `expires` = finish time + retention, in
+  /// 0 .. `max_retention`, or `never_expire`.
   std::chrono::seconds retention = std::chrono::hours{6};
   /// false: a successful run removes the task's records instead of keeping one (authentik's
   /// `save_on_success=False`: the task is visible only when it did not succeed).
@@ -27,12 +37,21 @@ struct task_options {
   overflow_policy overflow = overflow_policy::overwrite_oldest;
 };
 
+/// Told of a failure in the registry's background work: what failed (a fixed description) and
+/// the exception. See `registry_options::on_background_error`.
+using background_error_handler = std::function<void(std::string_view what, std::exception_ptr error)>;
+
 /// Options of a registry. Plain struct; every field defaulted.
 struct registry_options {
   /// Options of every task that `registry::configure_task` did not configure.
   task_options default_task{};
   /// Where time comes from; `manual_clock` in tests. Never null.
   std::shared_ptr<const clock_source> clock = system_clocks();
+  /// Called on the registry's executor when background work (expiry, reclamation, a runner
+  /// queued by `trigger`) fails with an exception, which never reaches the host's
+  /// `io_context::run()`. Each failure is also counted (`registry::background_errors`). Must not
+  /// throw (an exception it throws is caught and dropped). Empty: failures are only counted.
+  background_error_handler on_background_error{};
 };
 
 }  // namespace systask

@@ -11,6 +11,8 @@
 
 namespace systask {
 
+class registry;
+
 namespace detail {
 struct run_record;
 }
@@ -42,10 +44,12 @@ class task_record {
   /// were dropped. Never blocks writers. Allocates only to grow `out`.
   void write_messages_json(std::string& out) const;
 
-  /// Builds a view; used by the registry. `now` is the snapshot instant.
-  task_record(std::shared_ptr<const detail::run_record> record, wall_time now_wall, mono_time now_mono) noexcept;
 
  private:
+  friend class registry;  // the only place views are taken
+  // `now` is the snapshot instant.
+  task_record(std::shared_ptr<const detail::run_record> record, wall_time now_wall, mono_time now_mono) noexcept;
+
   std::shared_ptr<const detail::run_record> record_;
   bool running_;
   wall_time finish_;

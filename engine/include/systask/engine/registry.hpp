@@ -1,5 +1,6 @@
 #pragma once
 
+#include <systask/engine/errc.hpp>
 #include <systask/engine/options.hpp>
 #include <systask/engine/record.hpp>
 #include <systask/engine/run.hpp>
@@ -22,7 +23,8 @@ namespace systask {
 
 namespace detail {
 class registry_state;
-}
+struct registry_access;
+}  // namespace detail
 
 /// Names a provider: its kind (`google_workspace`, `microsoft_entra`, `scim`, ...) and id.
 struct provider_ref {
@@ -78,8 +80,14 @@ struct task_counters {
 /// appends (on `run`) are lock-free. Expired records are reclaimed by a timer on the executor
 /// given at construction, armed for the earliest deadline.
 ///
-/// Destroy the registry before its execution context. Run handles and task records may
-/// outlive it.
+/// Teardown: the registry, its execution context, its run handles and its task records may be
+/// destroyed in any order (but not the context while a thread runs it: Asio's rule). Once the
+/// registry is destroyed, its runs record nothing more: `log` returns false, `finish` and
+/// `fail` return `unknown`, `finished()` is true; task records stay readable. Once the context
+/// is destroyed (or shut down) first, the registry keeps recording and serving reads, but does
+/// nothing more on the executor: no expiry timer (expired records are still hidden from every
+/// read; their memory is freed with the registry), `trigger` returns false, `reclaim_expired`
+/// does nothing, and `async_run` must not be called.
 class registry {
  public:
   using executor_type = boost::asio::any_io_executor;
@@ -93,6 +101,8 @@ class registry {
     requires std::is_convertible_v<ExecutionContext&, boost::asio::execution_context&>
   explicit registry(ExecutionContext& context, registry_options options = {})
       : registry(executor_type(context.get_executor()), std::move(options)) {}
+  /// Stops the registry's runs from recording and cancels its timers. Waits only for a post to
+  /// the executor that another thread has in progress.
   ~registry();
   registry(const registry&) = delete;
   registry& operator=(const registry&) = delete;
@@ -105,10 +115,16 @@ class registry {
   /// configuration calls only.
   void configure_task(std::string_view name, const task_options& options);
 
-  /// Starts a run. Throws std::invalid_argument for an empty name or an unregistered provider.
-  /// For a provider sync whose lock another run holds, nothing starts: the handle is empty and the
-  /// running sync gets an `info` message that a sync request was skipped.
+  /// Starts a run. Throws std::invalid_argument for an empty name, an unregistered provider, or
+  /// a name or uid that is not the provider's. A spec naming a provider's sync task and uid is
+  /// that provider's sync, with or without `.provider`. For a provider sync whose lock another
+  /// run holds, nothing starts: the handle is empty and the running sync gets an `info` message
+  /// that a sync request was skipped.
   run start(const run_spec& spec);
+  /// What `start(spec)` would refuse, as an error code: `errc::invalid_spec` (an empty task
+  /// name, or a name or uid that is not the provider's) or `errc::unknown_provider`; empty when
+  /// `start` would accept the spec. Lock-free; may throw std::bad_alloc (the lookup key).
+  boost::system::error_code check_spec(const run_spec& spec) const;
 
   /// Registers a task that has not run yet: it shows one `unknown` record with the message
   /// "Task has not been run yet." until its first run finishes. No effect if it has records.
@@ -142,21 +158,23 @@ class registry {
   /// Registers the runner that re-runs task `name` (replacing any earlier one).
   void set_runner(std::string_view name, runner r);
   /// Queues the runner of `name` on the executor with a spec for (name, uid); false when no
-  /// runner is registered for that name (nothing is queued).
+  /// runner is registered for that name, or the execution context is gone (nothing is queued).
   bool trigger(std::string_view name, std::string_view uid);
 
   /// Earliest expiry among the records held now (nullopt: none expires). Lock-free.
   std::optional<wall_time> next_expiry() const;
   /// Reclaims expired records now, on the executor (the timer does this by itself; tests with a
-  /// manual clock call it after advancing time).
+  /// manual clock call it after advancing time). Does nothing once the execution context is gone.
   void reclaim_expired();
   /// Records held in memory, expired or not (reclaimed ones are gone). Lock-free.
   std::size_t records_held() const;
+  /// Failures of background work so far (see `registry_options::on_background_error`).
+  /// Lock-free.
+  std::uint64_t background_errors() const noexcept;
 
-  /// The shared state (for `async_run` and other adapters).
-  const std::shared_ptr<detail::registry_state>& state() const noexcept { return state_; }
 
  private:
+  friend struct detail::registry_access;  // tests read the internals through it
   std::shared_ptr<detail::registry_state> state_;
 };
 

@@ -13,6 +13,7 @@ namespace systask {
 namespace detail {
 struct run_record;
 class registry_state;
+struct run_access;
 }  // namespace detail
 
 /// The handle of one run in progress. Movable, not copyable. Every method is thread-safe,
@@ -22,6 +23,10 @@ class registry_state;
 /// says so, so no run is left "running" forever and a provider's sync lock is always released.
 /// An empty handle (default-constructed, moved-from, or a provider sync that was skipped
 /// because another holds the lock) tests false and ignores every call.
+///
+/// A handle may outlive its registry and the registry's execution context. Once the registry
+/// is destroyed the run records nothing more: `log` returns false, `finish` and `fail` return
+/// `unknown` and `finished()` is true.
 class run {
  public:
   run() noexcept = default;
@@ -57,16 +62,19 @@ class run {
   /// Ends the run as `error` with the message `reason` (e.g. "cancelled").
   task_status fail(std::string_view reason) noexcept;
 
+  /// True when calls can no longer change the run: it finished, its registry is gone, or the
+  /// handle is empty (there is nothing to finish).
   bool finished() const noexcept;
   std::string_view uuid() const noexcept;
   std::string_view name() const noexcept;
   std::string_view uid() const noexcept;
 
-  /// Used by the registry.
-  run(std::shared_ptr<detail::run_record> record, std::shared_ptr<detail::registry_state> registry) noexcept
-      : record_(std::move(record)), registry_(std::move(registry)) {}
 
  private:
+  friend class detail::registry_state;  // the only place runs are made
+  friend struct detail::run_access;     // tests read the record behind a handle
+  run(std::shared_ptr<detail::run_record> record, std::shared_ptr<detail::registry_state> registry) noexcept
+      : record_(std::move(record)), registry_(std::move(registry)) {}
   void abandon() noexcept;
 
   std::shared_ptr<detail::run_record> record_;

@@ -1,0 +1,35 @@
+#pragma once
+
+#include "registry_state.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+
+namespace systask::detail {
+
+/// The internals that tests read (not part of the API): what the deferred reclamation passes
+/// did. Call on the thread that runs the registry's executor, or after it stopped.
+struct registry_access {
+  static registry_state& state(const registry& r) noexcept { return *r.state_; }
+  static std::uint64_t deferred_passes(const registry_state& s) noexcept { return s.deferred_passes_; }
+  static std::uint64_t deferred_entries_visited(const registry_state& s) noexcept {
+    return s.deferred_entries_visited_;
+  }
+  /// The deadline the expiry timer is armed for (wall_time::max(): none), and the time left on
+  /// the timer itself (nullopt: no timer pending).
+  static wall_time armed_for(const registry_state& s) noexcept { return s.armed_for_; }
+  static std::optional<std::chrono::steady_clock::duration> timer_left(const registry_state& s) {
+    const auto t = s.timer_.lock();
+    if (!t) return std::nullopt;
+    return t->expiry() - std::chrono::steady_clock::now();
+  }
+};
+
+/// The record behind a run handle (null for an empty handle), for tests that must read a run's
+/// exact counts after finishing it.
+struct run_access {
+  static const std::shared_ptr<run_record>& record(const run& r) noexcept { return r.record_; }
+};
+
+}  // namespace systask::detail

@@ -1,0 +1,361 @@
+// Run lifecycle: task keys and their configuration, start, prefill, append and finish.
+
+#include "registry_state.hpp"
+
+#include "render_buffer.hpp"
+#include "uuid.hpp"
+
+#include <systask/engine/limits.hpp>
+#include <systask/engine/render.hpp>
+
+#include <algorithm>
+#include <stdexcept>
+
+namespace systask::detail {
+
+namespace {
+
+constexpr std::string_view skipped_sync_event = "A sync request was skipped because this sync is still running";
+constexpr std::string_view prefill_event = "Task has not been run yet.";
+
+std::uint32_t level_bit(log_level l) noexcept { return 1u << static_cast<unsigned>(l); }
+
+task_status worst_of_messages(std::uint32_t levels) noexcept {
+  if (levels & (level_bit(log_level::critical) | level_bit(log_level::exception) | level_bit(log_level::error))) {
+    return task_status::error;
+  }
+  if (levels & (level_bit(log_level::warning) | level_bit(log_level::warn))) return task_status::warning;
+  return task_status::unknown;
+}
+
+sync_outcome outcome_of(task_status s, std::uint32_t levels) noexcept {
+  switch (s) {
+    case task_status::error: return sync_outcome::error;
+    case task_status::warning: return sync_outcome::warning;
+    default: return (levels & level_bit(log_level::info)) ? sync_outcome::info : sync_outcome::done;
+  }
+}
+
+std::size_t bucket_of(double seconds) noexcept {
+  std::size_t i = 0;
+  while (i < duration_buckets.size() && seconds > duration_buckets[i]) ++i;
+  return i;
+}
+
+void validate(const task_options& o) {
+  if (o.history_depth < 1) throw std::invalid_argument("systask: task_options.history_depth must be at least 1");
+  if (o.max_messages < 1 || o.max_messages > (1u << 20)) {
+    throw std::invalid_argument("systask: task_options.max_messages must be in 1..1048576");
+  }
+  if (o.retention.count() < 0) throw std::invalid_argument("systask: task_options.retention must not be negative");
+  if (o.retention > task_options::max_retention && o.retention != task_options::never_expire) {
+    throw std::invalid_argument(
+        "systask: task_options.retention must be at most 100 years (3155760000 s); use "
+        "task_options::never_expire to keep finished runs forever");
+  }
+}
+
+// finish + retention, where the arithmetic happens: validate() bounds the retention, and a
+// finish time near the end of wall_time's range (a manual or broken clock) saturates instead
+// of overflowing. nullopt: never expires.
+std::optional<wall_time> expiry_of(wall_time finish, std::chrono::seconds retention) noexcept {
+  if (retention == task_options::never_expire) return std::nullopt;
+  const auto r = std::chrono::duration_cast<wall_time::duration>(std::min(retention, task_options::max_retention));
+  if (finish > wall_time::max() - r) return wall_time::max();
+  return finish + r;
+}
+
+const clock_source& checked_clock(const registry_options& o) {
+  if (!o.clock) throw std::invalid_argument("systask: registry_options.clock is null");
+  return *o.clock;
+}
+
+}  // namespace
+
+registry_state::registry_state(registry::executor_type ex, registry_options opts)
+    : executor(std::move(ex)),
+      options((validate(opts.default_task), std::move(opts))),
+      clock(checked_clock(options)),
+      strand_(std::in_place, executor) {}
+
+std::string registry_state::task_key(std::string_view name, std::string_view uid) {
+  // Length-prefixed so that no (name, uid) pair can collide with another.
+  std::string key = std::to_string(name.size());
+  key += ':';
+  key += name;
+  key += uid;
+  return key;
+}
+
+std::string registry_state::provider_key(std::string_view kind, std::int64_t id) {
+  std::string key = std::to_string(kind.size());
+  key += ':';
+  key += kind;
+  key += std::to_string(id);
+  return key;
+}
+
+const task_options* registry_state::options_for(std::string_view name) {
+  std::lock_guard lock(config_mutex);
+  auto it = configured.find(name);
+  return it != configured.end() ? it->second : &options.default_task;
+}
+
+void registry_state::configure(std::string_view name, const task_options& opts) {
+  if (name.empty()) throw std::invalid_argument("systask: configure_task needs a task name");
+  validate(opts);
+  std::lock_guard lock(config_mutex);
+  // Options objects are kept until the registry dies: a run starting concurrently may hold the
+  // previous pointer. Reconfiguration is rare, so this costs little.
+  options_store.push_back(std::make_unique<task_options>(opts));
+  const task_options* stored = options_store.back().get();
+  configured.insert_or_assign(std::string(name), stored);
+  tasks.for_each([&](task_entry& e) {
+    if (e.name == name) e.options.store(stored, std::memory_order_release);
+  });
+}
+
+task_entry& registry_state::entry_for(std::string_view name, std::string_view uid) {
+  const std::string key = task_key(name, uid);
+  bool created = false;
+  task_entry& entry = *tasks.find_or_insert(key, [&] {
+    created = true;
+    return std::make_unique<task_entry>(key, std::string(name), std::string(uid), options_for(name));
+  });
+  if (created) {
+    // A configure() of this name may have run after the options were read above and walked
+    // the entries before this one was inserted: read them again, under the configuration
+    // mutex, so that this store and configure's are ordered.
+    std::lock_guard lock(config_mutex);
+    auto it = configured.find(name);
+    entry.options.store(it != configured.end() ? it->second : &options.default_task, std::memory_order_release);
+  }
+  return entry;
+}
+
+provider_state* registry_state::find_provider(std::string_view kind, std::int64_t id) const {
+  return providers.find(provider_key(kind, id));
+}
+
+bool registry_state::append(run_record& record, log_level level, std::string_view logger, std::string_view event,
+                            attributes attrs) noexcept {
+  char buf[limits::message_bytes];
+  const std::size_t n = render_compact(buf, clock.wall_now(), level, logger, event, attrs);
+  // The level bit goes in before the ring's ticket is taken: finish reads the levels after it
+  // closed the ring, and the close's CAS on the ticket counter comes after every accepted
+  // ticket's fetch_add, so every accepted message's level counts towards the final status. (A
+  // message refused because the run finished meanwhile may still have set its bit: the outcome
+  // of a log racing a finish is unspecified.)
+  const std::uint32_t bit = level_bit(level);
+  if (!(record.levels_seen.load(std::memory_order_relaxed) & bit)) {
+    record.levels_seen.fetch_or(bit, std::memory_order_relaxed);
+  }
+  return record.ring.append({buf, n});
+}
+
+errc registry_state::check_spec(const run_spec& spec, provider_state** provider) const {
+  if (spec.provider) {
+    provider_state* p = find_provider(spec.provider->kind, spec.provider->id);
+    if (!p) return errc::unknown_provider;
+    if (provider) *provider = p;
+    if ((!spec.name.empty() && spec.name != p->info.task_name) || (!spec.uid.empty() && spec.uid != p->info.uid)) {
+      return errc::invalid_spec;
+    }
+    return {};
+  }
+  if (spec.name.empty()) return errc::invalid_spec;
+  return {};
+}
+
+run registry_state::start(const run_spec& spec) {
+  provider_state* provider = nullptr;
+  task_entry* entry = nullptr;
+  switch (check_spec(spec, &provider)) {
+    case errc::unknown_provider:
+      throw std::invalid_argument("systask: no provider registered as " + spec.provider->kind + " " +
+                                  std::to_string(spec.provider->id));
+    case errc::invalid_spec:
+      if (!spec.provider) throw std::invalid_argument("systask: a run needs a task name");
+      throw std::invalid_argument("systask: a provider sync runs as " + provider->info.task_name + ":" +
+                                  provider->info.uid);
+    default:
+      break;
+  }
+  if (provider) {
+    entry = provider->entry;
+  } else {
+    entry = &entry_for(make_safe_text(spec.name, limits::name_bytes), make_safe_text(spec.uid, limits::name_bytes));
+    // A spec that names a provider's sync task without `.provider` is that provider's sync: it
+    // takes the lock and updates the provider's status like one (the entry knows its provider).
+    provider = entry->provider.load(std::memory_order_acquire);
+  }
+
+  const task_options* opts = entry->options.load(std::memory_order_acquire);
+  auto record = std::make_shared<run_record>(make_uuid_v4(), entry->name, entry->uid,
+                                             make_safe_text(spec.description, limits::description_bytes), entry,
+                                             provider, *opts, clock.wall_now(), clock.mono_now(), false);
+
+  for (;;) {
+    std::shared_ptr<run_record> holder;
+    view_change change;
+    const bool started = update_view(*entry, [&](const task_view& current) -> std::optional<task_view> {
+      holder.reset();
+      change = {};
+      if (provider) {
+        for (const auto& r : current.running) {
+          if (holds_lock(*r, provider)) {
+            holder = r;  // the lock is taken: do not start
+            return std::nullopt;
+          }
+        }
+      }
+      task_view next = settle_finished(current, entry->options.load(std::memory_order_acquire)->history_depth, change);
+      next.running.push_back(record);
+      return next;
+    });
+    if (started) {
+      records_held.fetch_add(1, std::memory_order_relaxed);
+      account(*entry, change);
+      return run(std::move(record), shared_from_this());
+    }
+    // Refused: the holder records that a sync was skipped. Its ring accepts the message exactly
+    // when the holder still holds the lock; if it closed meanwhile, the lock is free: retry.
+    if (append(*holder, log_level::info, holder->name, skipped_sync_event, {})) return run{};
+  }
+}
+
+void registry_state::prefill(const run_spec& spec) {
+  task_entry* entry = nullptr;
+  if (spec.provider) {
+    provider_state* provider = find_provider(spec.provider->kind, spec.provider->id);
+    if (!provider) throw std::invalid_argument("systask: no provider registered as " + spec.provider->kind);
+    entry = provider->entry;
+  } else {
+    if (spec.name.empty()) throw std::invalid_argument("systask: prefill needs a task name");
+    entry = &entry_for(make_safe_text(spec.name, limits::name_bytes), make_safe_text(spec.uid, limits::name_bytes));
+  }
+  const wall_time now = clock.wall_now();
+  auto record = std::make_shared<run_record>(make_uuid_v4(), entry->name, entry->uid,
+                                             make_safe_text(spec.description, limits::description_bytes), entry,
+                                             nullptr, *entry->options.load(std::memory_order_acquire), now,
+                                             clock.mono_now(), true);
+  char message[limits::message_bytes];
+  record->ring.append({message, render_compact(message, now, log_level::info, entry->name, prefill_event, {})});
+  record->ring.close();
+  record->finish_wall = now;
+  record->phase.store(run_record::finished, std::memory_order_release);
+  const bool added = update_view(*entry, [&](const task_view& current) -> std::optional<task_view> {
+    if (!current.running.empty() || !current.finished.empty()) return std::nullopt;
+    task_view next;
+    next.finished.push_back(record);
+    return next;
+  });
+  if (added) records_held.fetch_add(1, std::memory_order_relaxed);
+}
+
+task_status registry_state::finish(run_record& record, task_status requested, std::string_view failure) noexcept {
+  if (registry_gone()) return record.is_finished() ? record.status : task_status::unknown;
+  int expected = run_record::running;
+  if (!record.phase.compare_exchange_strong(expected, run_record::finishing, std::memory_order_acq_rel)) {
+    return record.is_finished() ? record.status : task_status::unknown;
+  }
+  if (!failure.empty()) {
+    append(record, log_level::error, record.name, failure, {});
+    requested = task_status::error;
+  }
+  record.ring.close();
+
+  const std::uint32_t levels = record.levels_seen.load(std::memory_order_acquire);
+  task_status status = requested;
+  if (record.policy == status_policy::worst_message && rank(worst_of_messages(levels)) > rank(status)) {
+    status = worst_of_messages(levels);
+  }
+  record.status = status;
+  record.finish_wall = clock.wall_now();
+  record.finish_mono = clock.mono_now();
+  record.duration = std::max(0.0, std::chrono::duration<double>(record.finish_mono - record.start_mono).count());
+  if (record.kept()) record.expires = expiry_of(record.finish_wall, record.retention);
+
+  task_entry& entry = *record.entry;
+  entry.finished_by_status[static_cast<std::size_t>(status)].fetch_add(1, std::memory_order_relaxed);
+  entry.histogram[bucket_of(record.duration)].fetch_add(1, std::memory_order_relaxed);
+  entry.duration_sum.fetch_add(record.duration, std::memory_order_relaxed);
+  // Release: registry::counters reads this total before the runs' phases (see there).
+  entry.dropped_messages.fetch_add(record.ring.dropped(), std::memory_order_release);
+
+  if (provider_state* p = record.provider) {
+    if (status == task_status::successful) {
+      p->last_success_us.store(
+          std::chrono::floor<std::chrono::microseconds>(record.finish_wall.time_since_epoch()).count(),
+          std::memory_order_release);
+    }
+    p->last_outcome.store(static_cast<int>(outcome_of(status, levels)), std::memory_order_release);
+  }
+  record.phase.store(run_record::finished, std::memory_order_release);
+
+  view_change change;
+  try {
+    update_view(entry, [&](const task_view& current) -> std::optional<task_view> {
+      change = {};
+      task_view next = settle_finished(current, entry.options.load(std::memory_order_acquire)->history_depth, change);
+      if (change.moved == 0) return std::nullopt;  // another update moved this run already
+      return next;
+    });
+  } catch (...) {
+    // Out of memory while copying the view: the run stays in the running list, finished. It
+    // holds no lock (its ring is closed) and readers show it finished; the next update of this
+    // entry, by any thread, moves it and does its accounting (see settle_finished).
+    return status;
+  }
+  account(entry, change);
+  return status;
+}
+
+task_view settle_finished(const task_view& current, std::size_t depth, view_change& change) {
+  task_view next;
+  std::vector<const std::shared_ptr<run_record>*> done;
+  next.running.reserve(current.running.size());
+  for (const auto& r : current.running) {
+    if (r->is_finished()) {
+      done.push_back(&r);
+    } else {
+      next.running.push_back(r);
+    }
+  }
+  if (done.empty()) {
+    next.finished = current.finished;
+    return next;
+  }
+  change.moved = done.size();
+  // Oldest finish first, so that each run lands where an update of its own would have put it.
+  std::sort(done.begin(), done.end(), [](const auto* a, const auto* b) { return (*a)->finish_mono < (*b)->finish_mono; });
+  std::vector<std::shared_ptr<run_record>> finished = current.finished;  // newest first
+  bool added = false;
+  for (const auto* d : done) {
+    const run_record& r = **d;
+    if (!r.kept()) {
+      change.removed += finished.size() + 1;  // authentik deletes the task's records on success
+      finished.clear();
+      continue;
+    }
+    finished.insert(finished.begin(), *d);
+    if (r.expires) change.expiries.push_back(*r.expires);
+    added = true;
+  }
+  next.finished.reserve(std::min(finished.size(), depth));
+  for (auto& r : finished) {
+    if ((added && r->prefilled) || next.finished.size() >= depth) {
+      ++change.removed;
+    } else {
+      next.finished.push_back(std::move(r));
+    }
+  }
+  return next;
+}
+
+void registry_state::account(task_entry& entry, const view_change& change) noexcept {
+  records_held.fetch_sub(change.removed, std::memory_order_relaxed);
+  for (const wall_time when : change.expiries) schedule_expiry(entry, when);
+}
+
+}  // namespace systask::detail

@@ -1,0 +1,149 @@
+// Teardown in any order: run handles and task records may outlive their registry and its
+// execution context. Meant for ASan (a use-after-free here is a crash in ~strand_impl or a
+// post into a dead context), and for TSan where threads are involved.
+
+#include <systask/engine/registry.hpp>
+
+#include "engine_fixture.hpp"
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <optional>
+#include <thread>
+
+namespace {
+
+using namespace std::chrono_literals;
+using namespace systask;
+
+registry_options manual() { return registry_options{{}, std::make_shared<manual_clock>()}; }
+
+// Regression (R11): run::abandon freed the state's strand after the context's strand service
+// was gone (heap-use-after-free under ASan).
+TEST(Teardown, RunOutlivesItsRegistryWhichOutlivesItsContext) {
+  std::optional<run> r;
+  {
+    boost::asio::io_context io;
+    {
+      registry reg(io, manual());
+      reg.start({.name = "done"}).finish(task_status::error);  // an expiry deadline and a timer
+      io.poll();
+      r.emplace(reg.start({.name = "t"}));
+      ASSERT_TRUE(r->info("before"));
+    }
+    EXPECT_FALSE(r->info("after the registry")) << "a destroyed registry records nothing more";
+    EXPECT_TRUE(r->finished());
+  }
+  EXPECT_FALSE(r->info("after the context"));
+  EXPECT_EQ(r->finish(task_status::successful), task_status::unknown);
+  EXPECT_EQ(r->fail("late"), task_status::unknown);
+  EXPECT_FALSE(r->uuid().empty()) << "the handle still names its run";
+  r.reset();  // abandon: must touch nothing of the context
+}
+
+TEST(Teardown, ContextDestroyedFirstThenRegistryThenRun) {
+  std::optional<boost::asio::io_context> io(std::in_place);
+  std::optional<registry> reg(std::in_place, *io, manual());
+  reg->start({.name = "done"}).finish(task_status::error);
+  io->poll();
+  run r = reg->start({.name = "t"});
+  reg->set_runner("t", [](const run_spec&) {});
+  io.reset();
+
+  // The registry still records and serves; only its executor work is gone.
+  EXPECT_TRUE(r.info("after the context"));
+  run other = reg->start({.name = "other"});
+  EXPECT_EQ(other.finish(task_status::warning), task_status::warning) << "no expiry can be posted: no crash";
+  EXPECT_EQ(reg->tasks("other", "").size(), 1u);
+  EXPECT_FALSE(reg->trigger("t", "")) << "nothing can be queued on a dead context";
+  reg->reclaim_expired();  // does nothing, safely
+  EXPECT_EQ(reg->tasks("t", "", true).size(), 1u);
+
+  reg.reset();
+  EXPECT_FALSE(r.info("after the registry"));
+  EXPECT_EQ(r.finish(task_status::successful), task_status::unknown);
+}
+
+TEST(Teardown, RegistryDestroyedWhileItsContextRunsThenTheRunFinishesLater) {
+  boost::asio::io_context io;
+  auto guard = boost::asio::make_work_guard(io);
+  std::atomic<bool> returned{false};
+  std::thread runner([&] {
+    io.run();
+    returned.store(true);
+  });
+  std::optional<registry> reg(std::in_place, io, manual());
+  reg->start({.name = "done"}).finish(task_status::error);  // arms a 6 h timer on the running context
+  run r = reg->start({.name = "t"});
+  ASSERT_TRUE(r.info("working"));
+  reg.reset();
+  EXPECT_FALSE(r.info("after the registry"));
+  EXPECT_EQ(r.finish(task_status::successful), task_status::unknown);
+
+  // The registry's pending timer was cancelled: run() returns once the host's own work is done.
+  guard.reset();
+  const auto limit = std::chrono::steady_clock::now() + 10s;
+  while (!returned.load() && std::chrono::steady_clock::now() < limit) std::this_thread::yield();
+  EXPECT_TRUE(returned.load()) << "a timer of the destroyed registry kept io_context::run busy";
+  if (!returned.load()) io.stop();
+  runner.join();
+}
+
+TEST(Teardown, RecordsAreReadableAfterTheRegistryAndTheContextAreGone) {
+  std::vector<task_record> finished, running;
+  std::optional<run> r;
+  {
+    boost::asio::io_context io;
+    registry reg(io, manual());
+    run done = reg.start({.name = "t", .uid = "u", .description = "kept"});
+    done.info("a message", {{"n", 1}});
+    done.finish(task_status::warning);
+    r.emplace(reg.start({.name = "t", .uid = "u"}));
+    r->info("in progress");
+    finished = reg.tasks("t", "u");
+    running = reg.tasks("t", "u", true);
+  }
+  ASSERT_EQ(finished.size(), 1u);
+  EXPECT_EQ(finished[0].status(), task_status::warning);
+  EXPECT_EQ(finished[0].description(), "kept");
+  EXPECT_EQ(finished[0].messages_appended(), 1u);
+  std::string msgs;
+  finished[0].write_messages_json(msgs);
+  EXPECT_NE(msgs.find("a message"), std::string::npos);
+  ASSERT_EQ(running.size(), 2u);
+  EXPECT_TRUE(running[0].running());
+  msgs.clear();
+  running[0].write_messages_json(msgs);
+  EXPECT_NE(msgs.find("in progress"), std::string::npos);
+  r.reset();
+  EXPECT_EQ(finished[0].uid(), "u") << "still readable once the last handle is gone";
+}
+
+// The context shuts down while another thread keeps finishing runs (each finish posts an
+// expiry deadline): detaching waits out the posts in flight and refuses the later ones.
+TEST(Teardown, ContextDestroyedWhileAnotherThreadFinishesRuns) {
+  std::optional<boost::asio::io_context> io(std::in_place);
+  registry reg(*io, manual());
+  std::atomic<bool> stop{false};
+  std::atomic<std::uint64_t> finished{0};
+  std::thread finisher([&] {
+    while (!stop.load()) {
+      reg.start({.name = "t"}).finish(task_status::error);
+      finished.fetch_add(1);
+    }
+  });
+  while (finished.load() < 100) std::this_thread::yield();
+  io.reset();
+  const std::uint64_t at_shutdown = finished.load();
+  while (finished.load() < at_shutdown + 100) std::this_thread::yield();
+  stop.store(true);
+  finisher.join();
+  EXPECT_EQ(reg.tasks("t", "").size(), 1u);
+}
+
+}  // namespace
