@@ -33,11 +33,6 @@ struct run_outcome {
   task_status status = task_status::unknown;
 };
 
-/// The error_code for an exception that kept a run from starting: std::bad_alloc ->
-/// `asio::error::no_memory`; boost::system::system_error and std::system_error -> their code;
-/// std::invalid_argument -> `errc::invalid_spec`; anything else -> `errc::start_failed`.
-boost::system::error_code start_error(std::exception_ptr e) noexcept;
-
 // The coroutine every async_run executes: start, body, finish, and the translation of
 // exceptions and cancellation into the run's record.
 template <class Body>

@@ -2,6 +2,7 @@
 
 #include <boost/system/error_code.hpp>
 
+#include <exception>
 #include <type_traits>
 
 namespace systask {
@@ -20,6 +21,15 @@ const boost::system::error_category& error_category() noexcept;
 inline boost::system::error_code make_error_code(errc e) noexcept {
   return {static_cast<int>(e), error_category()};
 }
+
+namespace detail {
+
+/// The error_code for an exception that kept a run from starting: std::bad_alloc ->
+/// `asio::error::no_memory`; boost::system::system_error and std::system_error -> their code;
+/// std::invalid_argument -> `errc::invalid_spec`; anything else -> `errc::start_failed`.
+boost::system::error_code start_error(std::exception_ptr e) noexcept;
+
+}  // namespace detail
 
 }  // namespace systask
 
