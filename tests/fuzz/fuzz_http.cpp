@@ -4,7 +4,7 @@
 
 #include <systask/api/facade.hpp>
 #include <systask/engine.hpp>
-#include <systask/http/server.hpp>
+#include <systask/http/testing.hpp>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -38,7 +38,7 @@ struct world {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   static world w;
-  const std::string out = systask::http::serve_bytes(
+  const std::string out = systask::http::testing::serve_bytes(
       *w.api, {reinterpret_cast<const char*>(data), size}, w.options);
   static const std::set<unsigned> allowed = {200, 204, 400, 403, 404, 405, 413, 431, 500};
   std::string_view rest = out;

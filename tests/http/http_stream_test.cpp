@@ -1,6 +1,6 @@
 // The HTTP adapter over Beast's in-memory test stream: exact bytes in, exact bytes out.
 
-#include <systask/http/server.hpp>
+#include <systask/http/testing.hpp>
 
 #include "api_fixture.hpp"
 
@@ -18,7 +18,7 @@ struct http_stream : ::testing::Test, api_fixture {
     reg.start(reg.sync_spec("scim", 3)).finish(task_status::successful);
     options.access_log = [this](std::string_view line) { log += line; };
   }
-  std::string serve(std::string_view input) { return http::serve_bytes(facade_, input, options); }
+  std::string serve(std::string_view input) { return http::testing::serve_bytes(facade_, input, options); }
 
   // Splits the server's output into (status line, headers+body) per response.
   static std::vector<std::string> status_lines(const std::string& out) {

@@ -63,14 +63,9 @@ class server {
   /// Connections open now.
   std::size_t connections() const noexcept;
 
-  struct impl;
-
  private:
+  struct impl;
   std::shared_ptr<impl> impl_;
 };
-
-/// Feeds `input` to one server connection through Beast's in-memory test stream and returns
-/// every byte the server wrote before closing. For tests and fuzzing: no sockets, no threads.
-std::string serve_bytes(const api::facade& facade, std::string_view input, const server_options& options = {});
 
 }  // namespace systask::http
