@@ -76,6 +76,25 @@ TEST_F(http_stream, KeepAliveAndPipelinedRequestsAreAnsweredInOrder) {
   EXPECT_EQ(std::count(log.begin(), log.end(), '\n'), 4) << "one access-log line per request";
 }
 
+// Paths reach the access log as they came (Beast accepts any byte above 0x20 in a target): valid
+// UTF-8 stays as it is, an invalid byte becomes U+FFFD, quotes and backslashes are escaped, as
+// in every body the facade writes.
+TEST_F(http_stream, ErrorBodiesAndAccessLogLinesAreEscapedByTheEnginesEscaper) {
+  options.max_body_bytes = 100;
+  const std::string out = serve("GET /caf\xc3\xa9/\"q\"\\/\xff HTTP/1.1\r\nHost: x\r\n\r\n"
+                                "POST /\xc3\xa9\xfe/?x=\xff HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n\r\n" +
+                                std::string(5000, '{'));
+  EXPECT_EQ(status_lines(out),
+            (std::vector<std::string>{"HTTP/1.1 404 Not Found", "HTTP/1.1 413 Payload Too Large"}));
+  EXPECT_NE(out.find("\r\n\r\n{\"detail\":\"Not found.\",\"code\":\"not_found\"}HTTP/1.1 413"), std::string::npos) << out;
+  EXPECT_TRUE(out.ends_with("\r\n\r\n{\"detail\":\"Request body too large.\",\"code\":\"body_too_large\"}")) << out;
+  EXPECT_NE(log.find("{\"method\":\"GET\",\"path\":\"/caf\xc3\xa9/\\\"q\\\"\\\\/\xef\xbf\xbd\",\"status\":404,\"bytes\":42,"),
+            std::string::npos)
+      << log;
+  EXPECT_NE(log.find("{\"method\":\"POST\",\"path\":\"/\xc3\xa9\xef\xbf\xbd/\",\"status\":413,"), std::string::npos) << log;
+  EXPECT_TRUE(is_valid_utf8(log)) << log;
+}
+
 TEST_F(http_stream, HealthNeedsNoTokenAndHasAnEmptyBody) {
   const std::string out = serve("GET /-/health/live/ HTTP/1.1\r\nHost: x\r\n\r\n");
   EXPECT_EQ(status_lines(out), std::vector<std::string>{"HTTP/1.1 200 OK"});

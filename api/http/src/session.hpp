@@ -5,6 +5,8 @@
 
 #include <systask/http/server.hpp>
 
+#include <systask/engine/render.hpp>
+
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
@@ -63,26 +65,7 @@ void close_stream(Stream& s) {
   s.close();
 }
 
-inline void append_json_string(std::string& out, std::string_view s) {
-  static constexpr char hex[] = "0123456789abcdef";
-  out.push_back('"');
-  for (const char ch : s) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (c == '"' || c == '\\') {
-      out.push_back('\\');
-      out.push_back(ch);
-    } else if (c < 0x20 || c >= 0x7f) {
-      // Paths are ASCII on the wire; anything else is shown escaped, never raw.
-      out += "\\u00";
-      out.push_back(hex[c >> 4]);
-      out.push_back(hex[c & 15]);
-    } else {
-      out.push_back(ch);
-    }
-  }
-  out.push_back('"');
-}
-
+/// `{"detail":...,"code":...}`, escaped by the engine's one JSON string writer, as every body is.
 inline std::string error_body(std::string_view detail, std::string_view code) {
   std::string body = "{\"detail\":";
   append_json_string(body, detail);
@@ -170,7 +153,9 @@ class session final : public session_base, public std::enable_shared_from_this<s
 
   void reply_error(unsigned status, std::string_view detail, std::string_view code) {
     started_ = std::chrono::steady_clock::now();
-    if (parser_ && parser_->is_header_done()) {
+    // The request line may have been parsed even when the headers were refused (a body over the
+    // limit is refused on its Content-Length): log what is known, "" otherwise.
+    if (parser_) {
       method_ = std::string(parser_->get().method_string());
       path_ = std::string(parser_->get().target().substr(0, parser_->get().target().find('?')));
     }
