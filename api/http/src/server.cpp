@@ -28,15 +28,16 @@ struct server::impl final : detail::connection_host, std::enable_shared_from_thi
   void do_accept();
   void on_accept(beast::error_code ec, tcp::socket socket);
   void stop(std::function<void()> on_stopped);
+  void detach() noexcept;
+  void shut_down();  // strand only
   void session_closed() noexcept override;
-  void fire_stopped();
+  void fire_stopped() noexcept;
 
   net::any_io_executor executor;
   net::strand<net::any_io_executor> strand;  // the acceptor's
   tcp::acceptor acceptor;
   unsigned short bound_port = 0;
   std::atomic<std::size_t> open{0};
-  std::atomic<bool> stopping{false};
   std::mutex mutex;  // sessions and on_stopped
   std::vector<std::weak_ptr<detail::session_base>> sessions;
   std::function<void()> on_stopped;
@@ -87,51 +88,82 @@ void server::impl::on_accept(beast::error_code ec, tcp::socket socket) {
   do_accept();
 }
 
+void server::impl::shut_down() {
+  beast::error_code ignored;
+  acceptor.close(ignored);
+  std::vector<std::shared_ptr<detail::session_base>> live;
+  {
+    std::lock_guard lock(mutex);
+    for (const auto& w : sessions) {
+      if (auto s = w.lock()) live.push_back(std::move(s));
+    }
+  }
+  for (const auto& s : live) s->shutdown();
+}
+
 void server::impl::stop(std::function<void()> callback) {
   {
     std::lock_guard lock(mutex);
-    on_stopped = std::move(callback);
-  }
-  net::post(strand, [self = shared_from_this()] {
-    self->stopping = true;
-    beast::error_code ignored;
-    self->acceptor.close(ignored);
-    std::vector<std::shared_ptr<detail::session_base>> live;
-    {
-      std::lock_guard lock(self->mutex);
-      for (const auto& w : self->sessions) {
-        if (auto s = w.lock()) live.push_back(std::move(s));
-      }
+    if (callback && on_stopped) {
+      on_stopped = [first = std::move(on_stopped), second = std::move(callback)] {
+        first();
+        second();
+      };
+    } else if (callback) {
+      on_stopped = std::move(callback);
     }
-    for (const auto& s : live) s->shutdown();
-    live.clear();
+  }
+  // Set here, not on the strand: a response being produced right now already says
+  // `Connection: close`.
+  stopping = true;
+  net::post(strand, [self = shared_from_this()] {
+    self->shut_down();
     if (self->open.load() == 0) self->fire_stopped();
   });
+}
+
+void server::impl::detach() noexcept {
+  detached = true;
+  stopping = true;
+  std::function<void()> dropped;
+  {
+    std::lock_guard lock(mutex);
+    dropped = std::exchange(on_stopped, {});
+  }
+  try {
+    net::post(strand, [self = shared_from_this()] { self->shut_down(); });
+  } catch (...) {
+    // Out of memory: the connections are not closed now, but `detached` already keeps them
+    // away from the facade, and their deadlines close them.
+  }
 }
 
 void server::impl::session_closed() noexcept {
   if (open.fetch_sub(1) == 1 && stopping) fire_stopped();
 }
 
-void server::impl::fire_stopped() {
+void server::impl::fire_stopped() noexcept {
+  if (detached) return;
   std::function<void()> callback;
   {
     std::lock_guard lock(mutex);
     callback = std::exchange(on_stopped, {});
   }
-  if (callback) net::post(executor, std::move(callback));
+  if (!callback) return;
+  try {
+    // Checked again when it runs: the server object may be destroyed in between.
+    net::post(executor, [self = shared_from_this(), callback = std::move(callback)] {
+      if (!self->detached) callback();
+    });
+  } catch (...) {
+    // Out of memory while posting: the host's callback cannot be queued; it is dropped.
+  }
 }
 
 server::server(net::any_io_executor executor, const api::facade& facade, server_options options)
     : impl_(std::make_shared<impl>(std::move(executor), facade, std::move(options))) {}
 
-server::~server() {
-  impl_->stopping = true;
-  net::post(impl_->strand, [i = impl_] {
-    beast::error_code ignored;
-    i->acceptor.close(ignored);
-  });
-}
+server::~server() { impl_->detach(); }
 
 void server::start() { impl_->start(); }
 unsigned short server::port() const noexcept { return impl_->bound_port; }

@@ -27,7 +27,9 @@ namespace bhttp = beast::http;
 namespace net = boost::asio;
 
 /// What every session shares with whoever created it (the server, or one in-memory test
-/// connection): the facade and the options. Sessions hold it by shared_ptr.
+/// connection): the facade, the options, and the stop and detach flags. Sessions hold it by
+/// shared_ptr, so the options stay readable however long a session lives; the facade is the
+/// host's and is reached only while `detached` is false.
 struct connection_host {
   connection_host(const api::facade& f, server_options o) : facade(&f), options(std::move(o)) {}
   virtual ~connection_host() = default;
@@ -39,6 +41,11 @@ struct connection_host {
 
   const api::facade* facade;
   const server_options options;
+  /// Set by stop and by detach: responses say `Connection: close`, no further request is read.
+  std::atomic<bool> stopping{false};
+  /// Set when the server object is destroyed: the facade and the access log are never called
+  /// again (checked on each session's strand before every call).
+  std::atomic<bool> detached{false};
 };
 
 /// What the server needs to shut a session down without knowing its stream type.
@@ -99,8 +106,11 @@ class session final : public session_base, public std::enable_shared_from_this<s
   }
 
  private:
+  bool stopping() const noexcept { return stopping_ || host_->stopping.load(std::memory_order_acquire); }
+  bool detached() const noexcept { return host_->detached.load(std::memory_order_acquire); }
+
   void do_read() {
-    if (stopping_ || closed_) return close();
+    if (stopping() || closed_) return close();
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(options_.max_header_bytes));
     parser_->body_limit(options_.max_body_bytes);
@@ -128,6 +138,8 @@ class session final : public session_base, public std::enable_shared_from_this<s
   }
 
   void handle(const bhttp::request<bhttp::string_body>& req) {
+    // The server object is gone: its host may have destroyed the facade already.
+    if (detached()) return close();
     started_ = std::chrono::steady_clock::now();
     method_ = std::string(req.method_string());
     path_ = std::string(req.target().substr(0, req.target().find('?')));
@@ -146,7 +158,9 @@ class session final : public session_base, public std::enable_shared_from_this<s
       res_.body() = std::move(out.body);
     }
     res_.set(bhttp::field::server, "systask");
-    res_.keep_alive(req.keep_alive() && !stopping_);
+    // Read the stop flags after the facade returned: a stop during a slow request still tells
+    // the client that this connection closes.
+    res_.keep_alive(req.keep_alive() && !stopping());
     res_.prepare_payload();
     do_write();
   }
@@ -182,7 +196,7 @@ class session final : public session_base, public std::enable_shared_from_this<s
   }
 
   void log_access() {
-    if (!options_.access_log) return;
+    if (!options_.access_log || detached()) return;
     const auto us =
         std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started_).count();
     std::string line = "{\"method\":";
