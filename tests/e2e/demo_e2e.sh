@@ -47,6 +47,10 @@ fetch 405 GenericError /api/v3/events/system_tasks/ -X DELETE "${auth[@]}"
 fetch 200 SyncObjectResult /api/v3/providers/scim/3/sync/object/ -X POST "${auth[@]}" \
   -H 'Content-Type: application/json' -d '{"sync_object_model":"authentik.core.models.User","sync_object_id":"7"}'
 fetch 204 - "/api/v3/events/system_tasks/$uuid/run/" -X POST "${auth[@]}"
+# The library keeps /metrics behind a token; the demo opts out and must say so where it prints the
+# curl line.
+grep -q '/metrics .*no token: this demo makes /metrics public' "$work/err" ||
+  { echo "the demo does not say that its /metrics is public"; cat "$work/err"; exit 1; }
 fetch 200 - /metrics
 grep -q '^systask_runs_finished_total{name="google_workspace_sync"' "$work/body"
 fetch 200 - /-/health/live/

@@ -101,8 +101,10 @@ TEST_F(http_stream, HealthNeedsNoTokenAndHasAnEmptyBody) {
   EXPECT_NE(out.find("Content-Length: 0\r\n"), std::string::npos);
 }
 
-TEST_F(http_stream, MetricsNeedNoToken) {
-  const std::string out = serve("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
+TEST_F(http_stream, MetricsNeedATokenByDefault) {
+  EXPECT_EQ(status_lines(serve("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")),
+            std::vector<std::string>{"HTTP/1.1 403 Forbidden"});
+  const std::string out = serve("GET /metrics HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer nothing-token\r\n\r\n");
   EXPECT_EQ(status_lines(out), std::vector<std::string>{"HTTP/1.1 200 OK"});
   EXPECT_NE(out.find("Content-Type: text/plain; version=0.0.4; charset=utf-8"), std::string::npos);
   EXPECT_NE(out.find("systask_runs_finished_total"), std::string::npos);
@@ -133,6 +135,10 @@ TEST_F(http_stream, MalformedRequestLinesAre400) {
     EXPECT_EQ(status_lines(out).at(0), "HTTP/1.1 400 Bad Request") << bad;
     EXPECT_EQ(body_of(out), R"({"detail":"Malformed HTTP request.","code":"bad_request"})");
   }
+}
+
+TEST(HttpDefaults, TheAccessLogIsOffUnlessTheHostSetsOne) {
+  EXPECT_FALSE(http::server_options{}.access_log);
 }
 
 TEST_F(http_stream, EmptyOrTruncatedInputGetsNoResponseAndNoCrash) {

@@ -71,8 +71,9 @@ using sync_object_handler = std::function<void(const sync_object_request&, sync_
 struct facade_options {
   /// Decides who a bearer token belongs to. Null: every API request is refused with 403.
   std::shared_ptr<const token_authority> tokens;
-  /// `GET /metrics` needs a token too (any authenticated principal).
-  bool metrics_require_token = false;
+  /// `GET /metrics` answers without a token. False (the default): it needs a bearer token of
+  /// any principal, since the metrics name every task and uid.
+  bool metrics_public = false;
   /// One handler per provider kind for `POST .../sync/object/`.
   std::map<std::string, sync_object_handler, std::less<>> sync_object_handlers;
 };

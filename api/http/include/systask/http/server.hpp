@@ -5,7 +5,6 @@
 #include <boost/asio/any_io_executor.hpp>
 
 #include <chrono>
-#include <cstdio>
 #include <cstddef>
 #include <functional>
 #include <memory>
@@ -35,12 +34,12 @@ struct server_options {
   std::size_t max_pipeline_bytes = 64 * 1024;
   /// `GET` of this path answers 200 with an empty body, without a token.
   std::string health_path = "/-/health/live/";
-  /// Where the access log goes: one JSON line per request (method, path, status, bytes,
-  /// microseconds, peer). Null: no access log. Called on the connections' I/O threads, never
-  /// once the server object has been destroyed.
-  std::function<void(std::string_view line)> access_log = [](std::string_view line) {
-    std::fwrite(line.data(), 1, line.size(), stderr);
-  };
+  /// Receives the access log: one JSON line per request (method, path, status, bytes,
+  /// microseconds, peer), newline included. Null (the default): no access log, so that a
+  /// library writes nothing the host did not ask for. Called on the connections' I/O threads,
+  /// possibly several at once; must not throw. Never called once the server object has been
+  /// destroyed.
+  std::function<void(std::string_view line)> access_log{};
 };
 
 /// An HTTP/1.1 server for the facade's routes (Boost.Beast): keep-alive, pipelining (answered
