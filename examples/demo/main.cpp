@@ -220,7 +220,7 @@ int main(int argc, char** argv) {
   reg.set_runner("directory_cleanup", [&](const systask::run_spec&) { cleanup(); });
 
   auto tokens = std::make_shared<systask::api::static_tokens>();
-  tokens->add(f.token, {"demo", systask::api::all_permissions});
+  tokens->add(f.token, {"demo", systask::api::permissions::all()});
   systask::api::facade_options api_options;
   api_options.tokens = tokens;
   // The library's default keeps /metrics behind a token; this demo opts out so that the curl

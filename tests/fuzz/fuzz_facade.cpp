@@ -41,7 +41,7 @@ struct world {
       r.finish(static_cast<systask::task_status>(i % 4));
     }
     auto tokens = std::make_shared<systask::api::static_tokens>();
-    tokens->add("admin", {"admin", systask::api::all_permissions});
+    tokens->add("admin", {"admin", systask::api::permissions::all()});
     tokens->add("viewer", {"viewer", 1});
     systask::api::facade_options o;
     o.tokens = tokens;

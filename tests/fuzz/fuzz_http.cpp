@@ -24,7 +24,7 @@ struct world {
     reg.register_provider("scim", 3, "Acme SCIM");
     reg.start(reg.sync_spec("scim", 3)).finish(systask::task_status::successful);
     auto tokens = std::make_shared<systask::api::static_tokens>();
-    tokens->add("admin", {"admin", systask::api::all_permissions});
+    tokens->add("admin", {"admin", systask::api::permissions::all()});
     systask::api::facade_options o;
     o.tokens = tokens;
     api = std::make_unique<systask::api::facade>(reg, o);

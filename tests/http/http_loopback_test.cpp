@@ -43,7 +43,7 @@ struct loopback : ::testing::Test {
   // and then waits (10 s at most) until the test releases it: a request held in flight.
   api::facade_options options() {
     auto tokens = std::make_shared<api::static_tokens>();
-    tokens->add("t0ken", {"admin", api::all_permissions});
+    tokens->add("t0ken", {"admin", api::permissions::all()});
     api::facade_options o;
     o.tokens = tokens;
     o.sync_object_handlers["google_workspace"] = [this](const api::sync_object_request& req, api::sync_object_log& log) {
