@@ -4,7 +4,8 @@
 // RapidJSON writes them, and the engine's pre-rendered message fragments are spliced in raw.
 // Private to the api library: RapidJSON never appears in a public header.
 
-#include <systask/api/wire.hpp>
+#include "wire.hpp"
+
 #include <systask/engine/render.hpp>
 
 #include <boost/describe/class.hpp>
