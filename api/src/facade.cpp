@@ -300,7 +300,8 @@ response facade::handle(const request& req) const noexcept {
     }
     return not_found();
   } catch (...) {
-    return internal_error();
+    // Anything thrown above, out-of-memory included: a 500 that needs no memory of its own.
+    return last_resort_error();
   }
 }
 

@@ -86,7 +86,10 @@ class facade {
   facade(registry& reg, facade_options options);
 
   /// Answers one request with a status from the contract and a JSON body (or an empty body for
-  /// 204, and Prometheus text for /metrics).
+  /// 204, and Prometheus text for /metrics). Any thread; allocates the response. Never throws:
+  /// whatever fails inside (a throwing token_authority, out of memory) becomes a 500, whose body
+  /// is left empty when even that cannot be allocated. A sync-object handler runs synchronously
+  /// on the calling thread.
   response handle(const request& req) const noexcept;
 
   registry& get_registry() const noexcept { return *registry_; }
