@@ -48,14 +48,18 @@ struct sync_object_request {
 };
 
 /// Collects the LogEvents a sync-object handler produces (rendered at once, as the engine does).
+/// The facade makes one per request; a handler only logs to it. Not thread-safe: one handler
+/// call owns it.
 class sync_object_log {
  public:
-  /// Appends one message. Not thread-safe: one handler call owns it.
+  /// Appends one message, stamped by the clock. Allocates; throws std::bad_alloc only.
   void log(log_level level, std::string_view logger, std::string_view event,
            std::initializer_list<attribute> attrs = {});
   void log(log_level level, std::string_view logger, std::string_view event, attributes attrs);
+  /// The rendered LogEvents, in order.
   const std::vector<std::string>& events() const noexcept { return events_; }
 
+  /// A log stamped by `clock`, which must outlive it (the facade passes its registry's clock).
   explicit sync_object_log(const clock_source& clock) noexcept : clock_(&clock) {}
 
  private:
@@ -80,9 +84,11 @@ struct facade_options {
 
 /// The authentik-compatible API over one registry, as a pure function from request to response.
 /// `handle` may be called from any number of threads at once; it never throws and never blocks
-/// the engine's writers (reads are lock-free snapshots).
+/// the engine's writers (reads are lock-free snapshots). An `http::server` holds its address,
+/// so it must outlive the server (see server.hpp).
 class facade {
  public:
+  /// A facade over `reg`, which must outlive it (the facade keeps its address). Allocates.
   facade(registry& reg, facade_options options);
 
   /// Answers one request with a status from the contract and a JSON body (or an empty body for
@@ -92,6 +98,7 @@ class facade {
   /// on the calling thread.
   response handle(const request& req) const noexcept;
 
+  /// The registry this facade serves.
   registry& get_registry() const noexcept { return *registry_; }
 
  private:
@@ -99,7 +106,8 @@ class facade {
   facade_options options_;
 };
 
-/// The registry's metrics in Prometheus text exposition format 0.0.4.
+/// The registry's metrics in Prometheus text exposition format 0.0.4. Any thread; lock-free
+/// reads; allocates the text.
 std::string render_metrics(const registry& reg);
 
 /// The provider kinds the sync routes serve.
