@@ -9,7 +9,8 @@
 
 namespace systask::api::detail {
 
-inline constexpr std::string_view internal_error_body = R"({"detail":"A server error occurred.","code":"internal_error"})";
+inline constexpr std::string_view internal_error_body =
+    R"({"detail":"A server error occurred.","code":"internal_error"})";
 inline constexpr std::string_view json_content_type = "application/json; charset=utf-8";
 
 inline response internal_error() {

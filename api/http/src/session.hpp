@@ -116,7 +116,8 @@ class session final : public session_base, public std::enable_shared_from_this<s
     parser_->body_limit(options_.max_body_bytes);
     set_deadline(stream_, options_.read_timeout);
     reading_ = true;
-    bhttp::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&session::on_read, this->shared_from_this()));
+    bhttp::async_read(stream_, buffer_, *parser_,
+                      beast::bind_front_handler(&session::on_read, this->shared_from_this()));
   }
 
   void on_read(beast::error_code ec, std::size_t) {

@@ -17,7 +17,8 @@ std::string serve_bytes(const api::facade& facade, std::string_view input, const
   server_side.append(input);
   server_side.close_remote();  // the client sends nothing more: EOF after `input`
   auto host = std::make_shared<detail::connection_host>(facade, options);
-  auto s = std::make_shared<detail::session<boost::beast::test::stream>>(std::move(server_side), std::move(host), "test");
+  auto s = std::make_shared<detail::session<boost::beast::test::stream>>(std::move(server_side), std::move(host),
+                                                                         "test");
   s->run();
   s.reset();
   ioc.run();
