@@ -36,7 +36,7 @@ struct connection_host {
   connection_host(const connection_host&) = delete;
   connection_host& operator=(const connection_host&) = delete;
 
-  /// Called once by each session's destructor, on that session's thread.
+  /// Called once from each session's destructor.
   virtual void session_closed() noexcept {}
 
   const api::facade* facade;

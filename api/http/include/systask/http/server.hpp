@@ -51,10 +51,11 @@ struct server_options {
 /// Lifetimes: the facade (and whatever `access_log` refers to) must outlive the server object,
 /// and the executor's execution context must outlive it too. Destroying the server never blocks:
 /// it stops accepting and shuts every connection down as `stop` does, and from then on no
-/// connection calls the facade or `access_log` again; a pending `on_stopped` is dropped, never
-/// called. A `facade::handle` call that another I/O thread had already entered when the
-/// destructor ran finishes on that thread, so to destroy the facade while I/O threads still run,
-/// first `stop` the server and wait for `on_stopped` (every connection is closed by then).
+/// connection starts a call to the facade or `access_log`; a pending `on_stopped` is dropped,
+/// never called. A `facade::handle` call that another I/O thread had already entered when the
+/// destructor ran is not waited for and needs the facade until it returns: when requests may be
+/// in flight, first `stop` the server and wait for `on_stopped` (every connection is closed by
+/// then), or destroy the facade after the I/O threads have stopped.
 class server {
  public:
   /// A server for `facade` on `executor`; nothing is bound until `start`. Allocates; any thread.
