@@ -38,6 +38,10 @@ struct server::impl final : detail::connection_host, std::enable_shared_from_thi
   tcp::acceptor acceptor;
   unsigned short bound_port = 0;
   std::atomic<std::size_t> open{0};
+  // Set on the strand once stop's shutdown has closed the acceptor: on_stopped may fire only
+  // after that (a session that closes between stop() and that moment must not fire it while
+  // the port still accepts).
+  std::atomic<bool> shut_down_done{false};
   std::mutex mutex;  // sessions and on_stopped
   std::vector<std::weak_ptr<detail::session_base>> sessions;
   std::function<void()> on_stopped;
@@ -118,6 +122,9 @@ void server::impl::stop(std::function<void()> callback) {
   stopping = true;
   net::post(strand, [self = shared_from_this()] {
     self->shut_down();
+    // With session_closed's fetch_sub then load, both seq_cst: at least one of the two sees the
+    // other's write, so on_stopped fires (fire_stopped hands the callback out only once).
+    self->shut_down_done = true;
     if (self->open.load() == 0) self->fire_stopped();
   });
 }
@@ -139,7 +146,7 @@ void server::impl::detach() noexcept {
 }
 
 void server::impl::session_closed() noexcept {
-  if (open.fetch_sub(1) == 1 && stopping) fire_stopped();
+  if (open.fetch_sub(1) == 1 && shut_down_done) fire_stopped();
 }
 
 void server::impl::fire_stopped() noexcept {
