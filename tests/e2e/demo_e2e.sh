@@ -86,6 +86,9 @@ grep -q '^systask-demo: stopped' "$work/out2" || { echo "periodic mode: no 'stop
 # where a race between the demo's timers, its cancellation signals and the syncs would show.
 rounds=${SYSTASK_E2E_SHUTDOWN_ROUNDS:-15}
 for round in $(seq 1 "$rounds"); do
+  # Removed first: the redirection below truncates them only once the child runs, and the wait
+  # for "listening on" must not read the previous round's.
+  rm -f "$work/out3" "$work/err3" "$work/list3"
   "$demo" --listen 127.0.0.1:0 --users 100 --groups 0 --latency 1 --interval 1 --hard-failure-rate 0 \
     --token t --no-progress > "$work/out3" 2> "$work/err3" &
   pid=$!
@@ -93,14 +96,18 @@ for round in $(seq 1 "$rounds"); do
   base=$(sed -n 's/^listening on //p' "$work/out3")
   [ -n "$base" ] || { echo "shutdown round $round: demo did not start"; cat "$work/out3" "$work/err3"; exit 1; }
   sleep 0.3
-  uuids=$(curl -s -H 'Authorization: Bearer t' "$base/api/v3/events/system_tasks/" | grep -o '"uuid":"[0-9a-f-]*"' |
-    cut -d'"' -f4)
+  curl -s -o "$work/list3" -H 'Authorization: Bearer t' "$base/api/v3/events/system_tasks/" || true
+  uuids=$(grep -o '"uuid":"[0-9a-f-]*"' "$work/list3" | cut -d'"' -f4 || true)
+  [ -n "$uuids" ] || { echo "shutdown round $round: no task to re-run"; cat "$work/list3" "$work/out3" "$work/err3"; exit 1; }
   ( for _ in $(seq 1 500); do
       for u in $uuids; do curl -s -o /dev/null -X POST -H 'Authorization: Bearer t' "$base/api/v3/events/system_tasks/$u/run/"; done
     done ) &
   spam=$!
   sleep "0.$((RANDOM % 9 + 1))"
-  kill -TERM "$pid"
+  if ! kill -TERM "$pid" 2>/dev/null; then
+    wait "$pid" && rc=0 || rc=$?
+    echo "shutdown round $round: demo ended by itself with $rc"; cat "$work/out3" "$work/err3"; exit 1
+  fi
   wait "$pid" && rc=0 || rc=$?
   kill "$spam" 2>/dev/null || true
   wait "$spam" 2>/dev/null || true
