@@ -72,12 +72,10 @@ struct api_fixture : engine_fixture {
 
   static api::facade_options make_options() {
     auto tokens = std::make_shared<api::static_tokens>();
-    tokens->add("admin-token", {"admin", api::all_permissions});
-    tokens->add("viewer-token",
-                {"viewer", static_cast<std::uint32_t>(api::permission::view_provider) |
-                               static_cast<std::uint32_t>(api::permission::view_systemtask)});
-    tokens->add("provider-only-token", {"provider-only", static_cast<std::uint32_t>(api::permission::view_provider)});
-    tokens->add("nothing-token", {"nobody", 0});
+    tokens->add("admin-token", {"admin", api::permissions::all()});
+    tokens->add("viewer-token", {"viewer", api::permission::view_provider | api::permission::view_systemtask});
+    tokens->add("provider-only-token", {"provider-only", api::permission::view_provider});
+    tokens->add("nothing-token", {"nobody", {}});
     api::facade_options o;
     o.tokens = tokens;
     return o;

@@ -274,7 +274,7 @@ response facade::handle(const request& req) const noexcept {
     const auto m = match(req.path);
     if (!m) return not_found();
 
-    if (m->which == route::metrics && !options_.metrics_require_token) {
+    if (m->which == route::metrics && options_.metrics_public) {
       if (req.method != "GET") return method_not_allowed(req.method, m->allow);
       return metrics_response(*registry_);
     }
@@ -300,7 +300,8 @@ response facade::handle(const request& req) const noexcept {
     }
     return not_found();
   } catch (...) {
-    return internal_error();
+    // Anything thrown above, out-of-memory included: a 500 that needs no memory of its own.
+    return last_resort_error();
   }
 }
 

@@ -4,7 +4,8 @@
 // RapidJSON writes them, and the engine's pre-rendered message fragments are spliced in raw.
 // Private to the api library: RapidJSON never appears in a public header.
 
-#include <systask/api/wire.hpp>
+#include "wire.hpp"
+
 #include <systask/engine/render.hpp>
 
 #include <boost/describe/class.hpp>
@@ -98,17 +99,16 @@ inline void write(json_writer& w, const timestamp& t) {
   });
 }
 inline void write(json_writer& w, const full_name& n) {
-  char buf[2 * 1024 + 1];
-  const std::size_t a = std::min(n.name.size(), std::size_t{1024});
-  const std::size_t b = std::min(n.uid.size(), std::size_t{1024});
-  std::memcpy(buf, n.name.data(), a);
-  std::size_t len = a;
-  if (b > 0) {
-    buf[len++] = ':';
-    std::memcpy(buf + len, n.uid.data(), b);
-    len += b;
-  }
-  write(w, std::string_view(buf, len));
+  // One JSON string `name:uid` from two appends, whatever their lengths: the name's closing quote
+  // becomes the ':', and the uid's opening quote is taken out again.
+  w.raw(rapidjson::kStringType, [&](std::string& out) {
+    append_json_string(out, n.name);
+    if (n.uid.empty()) return;
+    out.back() = ':';
+    const std::size_t at = out.size();
+    append_json_string(out, n.uid);
+    out.erase(at, 1);
+  });
 }
 inline void write(json_writer& w, const message_list& m) {
   w.raw(rapidjson::kArrayType, [&](std::string& out) { m.record->write_messages_json(out); });

@@ -1,4 +1,6 @@
 #include <systask/api/facade.hpp>
+#include <systask/engine/limits.hpp>
+#include <systask/engine/render.hpp>
 
 #include <charconv>
 #include <string>
@@ -6,7 +8,16 @@
 namespace systask::api {
 namespace {
 
+// A label value as the text format wants it: valid UTF-8 (invalid bytes become U+FFFD, as in
+// every JSON body; a provider's kind reaches the task name unrepaired) with \\, \" and \n
+// escaped.
 void append_escaped_label(std::string& out, std::string_view v) {
+  std::string repaired;
+  if (!is_valid_utf8(v)) {
+    // Each invalid byte becomes 3 bytes at most, so this bound never cuts.
+    repaired = make_safe_text(v, 3 * v.size() + sizeof limits::truncation_marker);
+    v = repaired;
+  }
   for (char c : v) {
     if (c == '\\') {
       out += "\\\\";

@@ -95,10 +95,17 @@ std::optional<std::string> parse_uuid(std::string_view s) {
 }
 
 std::optional<bool> parse_bool(std::string_view s) noexcept {
-  std::string v;
-  for (char c : s) v.push_back(static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c));
-  if (v == "true" || v == "1" || v == "yes" || v == "on") return true;
-  if (v == "false" || v == "0" || v == "no" || v == "off") return false;
+  // Compared in place, ignoring ASCII case: the caller controls the length, so no copy.
+  auto is = [s](std::string_view word) noexcept {
+    if (s.size() != word.size()) return false;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+      const char c = s[i] >= 'A' && s[i] <= 'Z' ? static_cast<char>(s[i] - 'A' + 'a') : s[i];
+      if (c != word[i]) return false;
+    }
+    return true;
+  };
+  if (is("true") || is("1") || is("yes") || is("on")) return true;
+  if (is("false") || is("0") || is("no") || is("off")) return false;
   return std::nullopt;
 }
 

@@ -31,7 +31,8 @@ std::optional<std::int64_t> parse_positive_id(std::string_view s) noexcept;
 /// A UUID written 8-4-4-4-12 in hex (either case), returned lower-case; nullopt otherwise.
 std::optional<std::string> parse_uuid(std::string_view s);
 
-/// DRF's boolean words (true/false, 1/0, yes/no, on/off, any case); nullopt otherwise.
+/// DRF's boolean words (true/false, 1/0, yes/no, on/off, any case); nullopt otherwise. No
+/// allocation, whatever the length of `s`.
 std::optional<bool> parse_bool(std::string_view s) noexcept;
 
 }  // namespace systask::api::detail

@@ -9,10 +9,29 @@
 
 namespace systask::api::detail {
 
+inline constexpr std::string_view internal_error_body =
+    R"({"detail":"A server error occurred.","code":"internal_error"})";
+inline constexpr std::string_view json_content_type = "application/json; charset=utf-8";
+
 inline response internal_error() {
   response r;
   r.status = 500;
-  r.body = R"({"detail":"A server error occurred.","code":"internal_error"})";
+  r.body = internal_error_body;
+  return r;
+}
+
+/// The 500 of last resort, for `facade::handle`'s final catch: it builds the response without
+/// allocating, then fills in the content type and body if memory allows. Out of memory, the
+/// status alone is sent (empty content type and body).
+inline response last_resort_error() noexcept {
+  response r{500, {}, {}, {}};
+  try {
+    r.content_type = json_content_type;
+    r.body = internal_error_body;
+  } catch (...) {
+    r.content_type.clear();
+    r.body.clear();
+  }
   return r;
 }
 

@@ -4,8 +4,7 @@
 // application to a list of records. Pure functions, no I/O.
 
 #include "query.hpp"
-
-#include <systask/api/wire.hpp>
+#include "wire.hpp"
 
 #include <optional>
 #include <string>

@@ -1,4 +1,4 @@
-#include <systask/api/wire.hpp>
+#include "wire.hpp"
 
 namespace systask::api {
 

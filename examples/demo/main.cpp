@@ -11,11 +11,13 @@
 #include <systask/http/server.hpp>
 
 #include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/bind_executor.hpp>
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/asio/thread_pool.hpp>
 
 #include <unistd.h>
@@ -27,6 +29,7 @@
 #include <cstdlib>
 #include <future>
 #include <iostream>
+#include <list>
 #include <random>
 #include <string>
 
@@ -172,7 +175,14 @@ int main(int argc, char** argv) {
   std::FILE* human = f.once ? stderr : stdout;
 
   asio::thread_pool pool(f.threads);
-  systask::registry reg(pool);
+  // The demo's timers and cancellation signals are not thread-safe, and the pool has several
+  // threads: every use of them below runs on this one strand.
+  const auto control = asio::make_strand(pool);
+  // The registry's executor is a strand too. async_run's coroutines run on it, and a
+  // cancellation emitted on `control` reaches a coroutine through that executor, so it never
+  // runs at the same time as the coroutine it cancels. The sync bodies mostly wait; HTTP
+  // connections keep the whole pool.
+  systask::registry reg(asio::make_strand(pool));
   for (const auto& p : providers) reg.register_provider(p.kind, p.id, p.name);
   reg.prefill({.name = "source_ldap_sync", .uid = "acme-ldap", .description = "Sync the Acme LDAP source"});
 
@@ -180,15 +190,27 @@ int main(int argc, char** argv) {
   std::array<demo::provider_progress, 3> progress;
   for (std::size_t i = 0; i < providers.size(); ++i) progress[i].kind = providers[i].kind;
   std::atomic<std::uint64_t> run_counter{0};
-  std::array<asio::cancellation_signal, 3> cancel;  // used only on the pool's threads via post
+  // A cancellation signal per sync, so that shutdown can cancel each sync in progress (control
+  // only; a signal is released once its run has ended, see `report`).
+  struct sync_cancel {
+    asio::cancellation_signal signal;
+    bool running = true;
+  };
+  std::list<sync_cancel> cancel;
 
-  // Starts one sync of provider i on the pool; `done` runs when it has finished (or was skipped).
+  // Starts one sync of provider i; `done` runs on `control` when it has finished (or was
+  // skipped). Call on `control` only.
   const bool show_progress = f.progress && isatty(fileno(human));
   auto sync_provider = [&](std::size_t i, std::function<void(boost::system::error_code, systask::task_status)> done) {
     const auto& p = providers[i];
     systask::run_spec spec = reg.sync_spec(p.kind, p.id, std::string("Run full sync for ") + p.name);
     demo::provider_sync body(p.kind, dir, progress[i], f.sync, f.seed + 7919 * run_counter++);
-    auto report = [&, i, done = std::move(done)](boost::system::error_code ec, systask::task_status status) {
+    const auto signal = cancel.emplace(cancel.end());
+    auto report = [&, i, signal, done = std::move(done)](boost::system::error_code ec, systask::task_status status) {
+      // The run's coroutine may still be unwinding on the registry's strand, and its cancellation
+      // state lives in this signal's slot: release the signal only after that strand moved on.
+      signal->running = false;
+      asio::post(reg.get_executor(), [&, signal] { asio::post(control, [&, signal] { cancel.erase(signal); }); });
       // Without a terminal to redraw on, say once per sync how it ended.
       if (f.progress && !show_progress) {
         const auto st = reg.sync_status(providers[i].kind, providers[i].id);
@@ -200,12 +222,13 @@ int main(int argc, char** argv) {
       }
       done(ec, status);
     };
-    systask::async_run(reg, std::move(spec), std::move(body),
-                       asio::bind_cancellation_slot(cancel[i].slot(), std::move(report)));
+    systask::async_run(
+        reg, std::move(spec), std::move(body),
+        asio::bind_cancellation_slot(signal->signal.slot(), asio::bind_executor(control, std::move(report))));
   };
   for (std::size_t i = 0; i < providers.size(); ++i) {
     reg.set_runner(std::string(providers[i].kind) + "_sync", [&, i](const systask::run_spec&) {
-      sync_provider(i, [](boost::system::error_code, systask::task_status) {});
+      asio::post(control, [&, i] { sync_provider(i, [](boost::system::error_code, systask::task_status) {}); });
     });
   }
   auto cleanup = [&reg] {
@@ -220,9 +243,12 @@ int main(int argc, char** argv) {
   reg.set_runner("directory_cleanup", [&](const systask::run_spec&) { cleanup(); });
 
   auto tokens = std::make_shared<systask::api::static_tokens>();
-  tokens->add(f.token, {"demo", systask::api::all_permissions});
+  tokens->add(f.token, {"demo", systask::api::permissions::all()});
   systask::api::facade_options api_options;
   api_options.tokens = tokens;
+  // The library's default keeps /metrics behind a token; this demo opts out so that the curl
+  // line it prints works as it is (said next to that line, and in docs/demo.md).
+  api_options.metrics_public = true;
   for (const auto& p : providers) {
     api_options.sync_object_handlers[p.kind] = [kind = std::string(p.kind)](const systask::api::sync_object_request& req,
                                                                            systask::api::sync_object_log& log) {
@@ -241,7 +267,7 @@ int main(int argc, char** argv) {
     http_options.address = http_options.address.substr(1, http_options.address.size() - 2);
   }
   http_options.port = static_cast<unsigned short>(std::stoul(f.listen.substr(colon + 1)));
-  http_options.access_log = nullptr;  // the demo's screen is for progress; see docs/http.md
+  // No access_log (the default): the demo's screen is for progress; see docs/http.md.
   systask::http::server http(pool.get_executor(), api, http_options);
   try {
     http.start();
@@ -263,12 +289,18 @@ int main(int argc, char** argv) {
                f.token.c_str(), base.c_str());
   std::fprintf(human, "  curl -s -H 'Authorization: Bearer %s' '%s/api/v3/events/system_tasks/?ordering=-start_timestamp'\n",
                f.token.c_str(), base.c_str());
-  std::fprintf(human, "  curl -s %s/metrics\n\n", base.c_str());
+  std::fprintf(human, "  curl -s %s/metrics    # no token: this demo makes /metrics public (metrics_public)\n\n",
+               base.c_str());
   std::fflush(human);
 
-  demo::progress_display display(progress, human, show_progress);
+  // Timers, all on `control`: the progress display, the --hold wait, and the periodic syncs
+  // (three providers, then the cleanup).
+  demo::progress_display display(progress, human, show_progress);  // drawn on `control` only
   std::atomic<bool> stopping{false};
-  asio::steady_timer draw_timer(pool);
+  asio::steady_timer draw_timer(control), hold_timer(control);
+  std::array<asio::steady_timer, 4> timers{asio::steady_timer(control), asio::steady_timer(control),
+                                           asio::steady_timer(control), asio::steady_timer(control)};
+  asio::signal_set signals(control, SIGINT, SIGTERM);
   std::function<void()> draw = [&] {
     if (stopping) return;
     display.draw();
@@ -277,35 +309,39 @@ int main(int argc, char** argv) {
       if (!ec) draw();
     });
   };
-  if (show_progress) asio::post(pool, draw);
+  if (show_progress) asio::post(control, draw);
 
   std::promise<void> finished;
-  auto shutdown = [&] {
+  auto shutdown = [&] {  // any thread
     if (stopping.exchange(true)) return;
-    asio::post(pool, [&] {
+    asio::post(control, [&] {
       draw_timer.cancel();
-      for (auto& c : cancel) c.emit(asio::cancellation_type::terminal);  // running syncs end as "cancelled"
+      hold_timer.cancel();
+      for (auto& t : timers) t.cancel();
+      signals.cancel();
+      for (auto& c : cancel) {
+        if (c.running) c.signal.emit(asio::cancellation_type::terminal);  // the run ends as "cancelled"
+      }
       http.stop([&] { finished.set_value(); });
     });
   };
-  asio::signal_set signals(pool, SIGINT, SIGTERM);
   signals.async_wait([&](boost::system::error_code ec, int) {
     if (!ec) shutdown();
   });
 
   if (f.once) {
-    std::atomic<int> remaining{3};
+    int remaining = 3;  // control only
     std::promise<void> all_synced;
-    for (std::size_t i = 0; i < providers.size(); ++i) {
-      asio::post(pool, [&, i] {
+    asio::post(control, [&] {
+      for (std::size_t i = 0; i < providers.size(); ++i) {
         sync_provider(i, [&](boost::system::error_code, systask::task_status) {
           if (--remaining == 0) all_synced.set_value();
         });
-      });
-    }
+      }
+    });
     asio::post(pool, cleanup);
     all_synced.get_future().wait();
-    if (show_progress) asio::post(pool, [&] { display.draw(); });
+    if (show_progress) asio::post(control, [&] { display.draw(); });
     for (const auto& p : providers) {
       const std::string target = std::string("/api/v3/providers/") + p.kind + "/" + std::to_string(p.id) + "/sync/status/";
       systask::api::request req = systask::api::request::from_target("GET", target);
@@ -316,44 +352,42 @@ int main(int argc, char** argv) {
     }
     std::fflush(stdout);
     if (f.hold.count() > 0) {
-      asio::steady_timer hold(pool, f.hold);
-      hold.async_wait([&](boost::system::error_code) { shutdown(); });
-      finished.get_future().wait();
+      asio::post(control, [&] {
+        if (stopping) return;  // a signal came first
+        hold_timer.expires_after(f.hold);
+        hold_timer.async_wait([&](boost::system::error_code ec) {
+          if (!ec) shutdown();
+        });
+      });
     } else {
       shutdown();
-      finished.get_future().wait();
     }
+    finished.get_future().wait();
   } else {
-    // Each provider syncs every --interval; a cleanup runs with the same rhythm.
-    std::array<std::unique_ptr<asio::steady_timer>, 4> timers;
+    // Each provider syncs every --interval after its previous sync ended; a cleanup runs with
+    // the same rhythm. On `control` only.
     std::function<void(std::size_t)> schedule = [&](std::size_t i) {
       if (stopping) return;
-      if (i < 3) {
-        sync_provider(i, [&, i](boost::system::error_code, systask::task_status) {
-          if (stopping) return;
-          timers[i] = std::make_unique<asio::steady_timer>(pool, f.interval);
-          timers[i]->async_wait([&, i](boost::system::error_code ec) {
-            if (!ec) schedule(i);
-          });
-        });
-      } else {
-        cleanup();
-        timers[i] = std::make_unique<asio::steady_timer>(pool, f.interval);
-        timers[i]->async_wait([&, i](boost::system::error_code ec) {
+      auto again = [&, i] {
+        if (stopping) return;
+        timers[i].expires_after(f.interval);
+        timers[i].async_wait([&, i](boost::system::error_code ec) {
           if (!ec) schedule(i);
         });
+      };
+      if (i < 3) {
+        sync_provider(i, [again](boost::system::error_code, systask::task_status) { again(); });
+      } else {
+        cleanup();
+        again();
       }
     };
-    for (std::size_t i = 0; i < 4; ++i) asio::post(pool, [&, i] { schedule(i); });
-    finished.get_future().wait();
-    asio::post(pool, [&] {
-      for (auto& t : timers) {
-        if (t) t->cancel();
-      }
+    asio::post(control, [&] {
+      for (std::size_t i = 0; i < timers.size(); ++i) schedule(i);
     });
+    finished.get_future().wait();
     std::fprintf(human, "\nsystask-demo: stopped\n");
   }
-  signals.cancel();
   pool.stop();  // the registry's expiry timer would keep the pool busy for hours
   pool.join();
   return 0;

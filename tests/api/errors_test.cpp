@@ -105,18 +105,21 @@ TEST_F(errors_api, EchoedInputIsRepairedToValidUtf8) {
   EXPECT_TRUE(matches_schema(res.body, "ValidationError"));
 }
 
-TEST_F(errors_api, MetricsNeedNoTokenUnlessConfigured) {
+TEST_F(errors_api, MetricsNeedATokenUnlessTheHostMakesThemPublic) {
+  EXPECT_FALSE(api::facade_options{}.metrics_public);
   auto res = get("/metrics", "");
-  EXPECT_EQ(res.status, 200);
+  EXPECT_EQ(res.status, 403);
+  EXPECT_EQ(res.body, not_authenticated);
+  res = get("/metrics", "nothing-token");
+  EXPECT_EQ(res.status, 200) << "any principal, whatever its permissions";
   EXPECT_EQ(res.content_type, "text/plain; version=0.0.4; charset=utf-8");
-  auto options = make_options();
-  options.metrics_require_token = true;
-  api::facade guarded(reg, options);
-  EXPECT_EQ(guarded.handle(api::request::from_target("GET", "/metrics")).status, 403);
-  api::request req = api::request::from_target("GET", "/metrics");
-  req.headers.emplace_back("Authorization", "Bearer nothing-token");
-  EXPECT_EQ(guarded.handle(req).status, 200);
   EXPECT_EQ(call("POST", "/metrics").status, 405);
+
+  auto options = make_options();
+  options.metrics_public = true;
+  api::facade open(reg, options);
+  EXPECT_EQ(open.handle(api::request::from_target("GET", "/metrics")).status, 200);
+  EXPECT_EQ(open.handle(api::request::from_target("POST", "/metrics")).status, 405);
 }
 
 }  // namespace

@@ -1,4 +1,5 @@
 #include <systask/api/facade.hpp>
+#include <systask/engine/render.hpp>
 
 #include "api_fixture.hpp"
 
@@ -52,6 +53,19 @@ TEST(Metrics, EscapesLabelValues) {
   f.reg.start({.name = "a\"b\\c\nd"}).finish(task_status::successful);
   const std::string text = api::render_metrics(f.reg);
   EXPECT_NE(text.find(R"(name="a\"b\\c\nd")"), std::string::npos) << text;
+}
+
+// The engine repairs names given to start(), but a provider's kind becomes its task's name as
+// it was registered; the text format requires UTF-8 label values (promtool refuses others).
+TEST(Metrics, RepairsLabelValuesThatAreNotUtf8) {
+  api_fixture f;
+  f.reg.register_provider("sc\xffim\xc3", 3, "Acme");
+  f.reg.start(f.reg.sync_spec("sc\xffim\xc3", 3)).finish(task_status::successful);
+  const std::string text = api::render_metrics(f.reg);
+  EXPECT_TRUE(is_valid_utf8(text));
+  EXPECT_NE(text.find("systask_runs_running{name=\"sc\xef\xbf\xbdim\xef\xbf\xbd_sync\",uid=\"acme\"} 0\n"),
+            std::string::npos)
+      << text;
 }
 
 }  // namespace

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # End to end: systask-demo --once on an ephemeral loopback port; its stdout and its HTTP answers
-# must match the contract's schema, and SIGTERM must stop it cleanly.
+# must match the contract's schema, and SIGTERM must stop it cleanly. Then the periodic mode,
+# stopped by SIGTERM while it syncs, and rounds of SIGTERM while syncs are re-run over HTTP.
+# Under the tsan preset the demo is instrumented, so this is also its race test.
 # Usage: demo_e2e.sh DEMO_BINARY SCHEMA_CHECK_BINARY SCHEMA_JSON
 set -euo pipefail
 demo=$1 check=$2 schema=$3
@@ -47,6 +49,10 @@ fetch 405 GenericError /api/v3/events/system_tasks/ -X DELETE "${auth[@]}"
 fetch 200 SyncObjectResult /api/v3/providers/scim/3/sync/object/ -X POST "${auth[@]}" \
   -H 'Content-Type: application/json' -d '{"sync_object_model":"authentik.core.models.User","sync_object_id":"7"}'
 fetch 204 - "/api/v3/events/system_tasks/$uuid/run/" -X POST "${auth[@]}"
+# The library keeps /metrics behind a token; the demo opts out and must say so where it prints the
+# curl line.
+grep -q '/metrics .*no token: this demo makes /metrics public' "$work/err" ||
+  { echo "the demo does not say that its /metrics is public"; cat "$work/err"; exit 1; }
 fetch 200 - /metrics
 grep -q '^systask_runs_finished_total{name="google_workspace_sync"' "$work/body"
 fetch 200 - /-/health/live/
@@ -56,4 +62,56 @@ for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
 if kill -0 "$pid" 2>/dev/null; then echo "demo did not stop on SIGTERM"; exit 1; fi
 wait "$pid" && rc=0 || rc=$?
 [ "$rc" -eq 0 ] || { echo "demo exited with $rc after SIGTERM"; cat "$work/err"; exit 1; }
+# Periodic mode: each provider syncs every second (syncs, timers and the HTTP server all live
+# when SIGTERM comes); it must stop cleanly with the syncs in progress cancelled.
+"$demo" --listen 127.0.0.1:0 --users 400 --groups 40 --latency 100 --interval 1 --seed 7 \
+  > "$work/out2" 2> "$work/err2" &
+pid=$!
+synced() { local n; n=$(grep -sc ': sync ' "$work/out2"); echo "${n:-0}"; }
+for _ in $(seq 1 600); do
+  [ "$(synced)" -ge 6 ] && break
+  kill -0 "$pid" 2>/dev/null || break
+  sleep 0.1
+done
+[ "$(synced)" -ge 6 ] || { echo "periodic mode: fewer than 6 syncs"; cat "$work/out2" "$work/err2"; exit 1; }
+kill -TERM "$pid"
+for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+if kill -0 "$pid" 2>/dev/null; then echo "periodic mode: demo did not stop on SIGTERM"; exit 1; fi
+wait "$pid" && rc=0 || rc=$?
+[ "$rc" -eq 0 ] || { echo "periodic mode: demo exited with $rc after SIGTERM"; cat "$work/out2" "$work/err2"; exit 1; }
+grep -q '^systask-demo: stopped' "$work/out2" || { echo "periodic mode: no 'stopped' line"; cat "$work/out2"; exit 1; }
+
+# Shutdown under fire, several times: periodic syncs plus syncs re-run over HTTP as fast as curl
+# can ask, then SIGTERM at a random moment. Each run must exit 0; under the tsan preset this is
+# where a race between the demo's timers, its cancellation signals and the syncs would show.
+rounds=${SYSTASK_E2E_SHUTDOWN_ROUNDS:-15}
+for round in $(seq 1 "$rounds"); do
+  # Removed first: the redirection below truncates them only once the child runs, and the wait
+  # for "listening on" must not read the previous round's.
+  rm -f "$work/out3" "$work/err3" "$work/list3"
+  "$demo" --listen 127.0.0.1:0 --users 100 --groups 0 --latency 1 --interval 1 --hard-failure-rate 0 \
+    --token t --no-progress > "$work/out3" 2> "$work/err3" &
+  pid=$!
+  for _ in $(seq 1 600); do grep -qs '^listening on ' "$work/out3" && break; sleep 0.05; done
+  base=$(sed -n 's/^listening on //p' "$work/out3")
+  [ -n "$base" ] || { echo "shutdown round $round: demo did not start"; cat "$work/out3" "$work/err3"; exit 1; }
+  sleep 0.3
+  curl -s -o "$work/list3" -H 'Authorization: Bearer t' "$base/api/v3/events/system_tasks/" || true
+  uuids=$(grep -o '"uuid":"[0-9a-f-]*"' "$work/list3" | cut -d'"' -f4 || true)
+  [ -n "$uuids" ] || { echo "shutdown round $round: no task to re-run"; cat "$work/list3" "$work/out3" "$work/err3"; exit 1; }
+  ( for _ in $(seq 1 500); do
+      for u in $uuids; do curl -s -o /dev/null -X POST -H 'Authorization: Bearer t' "$base/api/v3/events/system_tasks/$u/run/"; done
+    done ) &
+  spam=$!
+  sleep "0.$((RANDOM % 9 + 1))"
+  if ! kill -TERM "$pid" 2>/dev/null; then
+    wait "$pid" && rc=0 || rc=$?
+    echo "shutdown round $round: demo ended by itself with $rc"; cat "$work/out3" "$work/err3"; exit 1
+  fi
+  wait "$pid" && rc=0 || rc=$?
+  kill "$spam" 2>/dev/null || true
+  wait "$spam" 2>/dev/null || true
+  [ "$rc" -eq 0 ] || { echo "shutdown round $round: demo exited with $rc"; cat "$work/err3"; exit 1; }
+done
+
 echo "demo end-to-end: all checks passed"

@@ -41,8 +41,8 @@ struct world {
       r.finish(static_cast<systask::task_status>(i % 4));
     }
     auto tokens = std::make_shared<systask::api::static_tokens>();
-    tokens->add("admin", {"admin", systask::api::all_permissions});
-    tokens->add("viewer", {"viewer", 1});
+    tokens->add("admin", {"admin", systask::api::permissions::all()});
+    tokens->add("viewer", {"viewer", systask::api::permission::view_provider});
     systask::api::facade_options o;
     o.tokens = tokens;
     o.sync_object_handlers["scim"] = [](const systask::api::sync_object_request& req, systask::api::sync_object_log& log) {

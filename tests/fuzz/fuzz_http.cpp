@@ -4,7 +4,7 @@
 
 #include <systask/api/facade.hpp>
 #include <systask/engine.hpp>
-#include <systask/http/server.hpp>
+#include <systask/http/testing.hpp>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -24,7 +24,7 @@ struct world {
     reg.register_provider("scim", 3, "Acme SCIM");
     reg.start(reg.sync_spec("scim", 3)).finish(systask::task_status::successful);
     auto tokens = std::make_shared<systask::api::static_tokens>();
-    tokens->add("admin", {"admin", systask::api::all_permissions});
+    tokens->add("admin", {"admin", systask::api::permissions::all()});
     systask::api::facade_options o;
     o.tokens = tokens;
     api = std::make_unique<systask::api::facade>(reg, o);
@@ -38,7 +38,7 @@ struct world {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   static world w;
-  const std::string out = systask::http::serve_bytes(
+  const std::string out = systask::http::testing::serve_bytes(
       *w.api, {reinterpret_cast<const char*>(data), size}, w.options);
   static const std::set<unsigned> allowed = {200, 204, 400, 403, 404, 405, 413, 431, 500};
   std::string_view rest = out;

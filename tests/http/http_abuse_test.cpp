@@ -30,15 +30,16 @@ double percentile(std::vector<double> v, double p) {
 
 // What one idle connection may cost the process at most: the server's session (stream, parser,
 // timer, and buffers that the header and body limits cap) plus 16 KiB for the test's own client
-// socket object and allocator slack. Measured: about 4 KiB in release and 15.5 KiB under ASan,
-// whose redzones, shadow memory and quarantine of freed blocks (from the abuse answered while the
-// connections are held) are counted too: ASan documents a 2-3x memory overhead, so its bound is
-// three times the other. What this guards against is memory that grows with what a client sends
-// or with how long it stays, which no fixed per-connection figure would hold.
-#if defined(__SANITIZE_ADDRESS__)
+// socket object and allocator slack. Measured: about 4 KiB in release, 15.5 KiB under ASan and
+// 24 KiB under TSan, whose shadow memory (and, for ASan, redzones and the quarantine of freed
+// blocks from the abuse answered while the connections are held) is counted too: ASan documents
+// a 2-3x memory overhead and TSan 5-10x, so under either the bound is three times the other.
+// What this guards against is memory that grows with what a client sends or with how long it
+// stays, which no fixed per-connection figure would hold.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 constexpr long sanitizer_memory_factor = 3;
 #elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
 constexpr long sanitizer_memory_factor = 3;
 #else
 constexpr long sanitizer_memory_factor = 1;

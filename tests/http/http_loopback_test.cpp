@@ -1,5 +1,6 @@
 // The HTTP adapter over real loopback sockets: many clients, keep-alive, slow clients cut off
-// while others are served, the connection cap, and graceful shutdown.
+// while others are served, the connection cap, graceful shutdown, and the server's lifetime
+// against its facade's.
 
 #include <systask/http/server.hpp>
 
@@ -38,11 +39,20 @@ struct loopback : ::testing::Test {
     pool.stop();
     pool.join();
   }
-  static api::facade_options options() {
+  // A sync-object handler that, for the object id "block", tells the test it has been entered
+  // and then waits (10 s at most) until the test releases it: a request held in flight.
+  api::facade_options options() {
     auto tokens = std::make_shared<api::static_tokens>();
-    tokens->add("t0ken", {"admin", api::all_permissions});
+    tokens->add("t0ken", {"admin", api::permissions::all()});
     api::facade_options o;
     o.tokens = tokens;
+    o.sync_object_handlers["google_workspace"] = [this](const api::sync_object_request& req, api::sync_object_log& log) {
+      if (req.sync_object_id == "block") {
+        entered.set_value();
+        released.wait_for(10s);
+      }
+      log.log(log_level::info, "test", "Synced " + req.sync_object_id);
+    };
     return o;
   }
   void start(http::server_options o = {}) {
@@ -52,10 +62,20 @@ struct loopback : ::testing::Test {
     server->start();
   }
   tcp::socket connect() { return test::connect_loopback(client_ctx, server->port()); }
+  std::unique_ptr<http::server> make_server(const api::facade& f) {
+    http::server_options o;
+    o.port = 0;
+    o.access_log = nullptr;
+    auto s = std::make_unique<http::server>(pool.get_executor(), f, o);
+    s->start();
+    return s;
+  }
   static bhttp::response<bhttp::string_body> get(tcp::socket& s, std::string_view target, bool keep_alive = true) {
     return test::http_get(s, target, "t0ken", keep_alive);
   }
 
+  std::promise<void> entered, release;
+  std::shared_future<void> released = release.get_future().share();
   asio::thread_pool pool{2};
   asio::io_context client_ctx;
   std::shared_ptr<manual_clock> clock;
@@ -129,7 +149,7 @@ TEST_F(loopback, ConnectionsBeyondTheCapAreRefused) {
   EXPECT_EQ(get(a, status_path).result_int(), 200u) << "the others are still served";
 }
 
-TEST_F(loopback, StopClosesIdleConnectionsAndFinishesInFlightOnes) {
+TEST_F(loopback, StopClosesIdleConnections) {
   start();
   tcp::socket idle = connect();
   EXPECT_EQ(get(idle, status_path).result_int(), 200u);
@@ -144,6 +164,70 @@ TEST_F(loopback, StopClosesIdleConnectionsAndFinishesInFlightOnes) {
   late.connect({asio::ip::make_address("127.0.0.1"), server->port()}, ec);
   EXPECT_TRUE(ec) << "no longer accepting";
   server.reset();
+}
+
+TEST_F(loopback, StopLetsTheResponseInFlightFinishWithConnectionClose) {
+  start();
+  tcp::socket s = connect();
+  const std::string body = R"({"sync_object_model":"authentik.core.models.User","sync_object_id":"block"})";
+  const std::string request = "POST /api/v3/providers/google_workspace/1/sync/object/ HTTP/1.1\r\nHost: x\r\n"
+                              "Authorization: Bearer t0ken\r\nContent-Type: application/json\r\nContent-Length: " +
+                              std::to_string(body.size()) + "\r\n\r\n" + body;
+  asio::write(s, asio::buffer(request));
+  ASSERT_EQ(entered.get_future().wait_for(10s), std::future_status::ready) << "the handler was never called";
+
+  std::promise<void> stopped;
+  auto stopped_future = stopped.get_future();
+  server->stop([&] { stopped.set_value(); });
+  EXPECT_EQ(stopped_future.wait_for(0s), std::future_status::timeout) << "stopped with a request in flight";
+  release.set_value();
+
+  boost::beast::flat_buffer buf;
+  bhttp::response<bhttp::string_body> res;
+  bhttp::read(s, buf, res);
+  EXPECT_EQ(res.result_int(), 200u);
+  EXPECT_TRUE(systask::test::matches_schema(res.body(), "SyncObjectResult"));
+  EXPECT_NE(res.body().find("Synced block"), std::string::npos) << res.body();
+  EXPECT_FALSE(res.keep_alive()) << "the response written after stop() says Connection: close";
+  char byte;
+  boost::system::error_code ec;
+  asio::read(s, asio::buffer(&byte, 1), ec);
+  EXPECT_EQ(ec, asio::error::eof) << "then the connection closes";
+  EXPECT_EQ(stopped_future.wait_for(10s), std::future_status::ready);
+  EXPECT_EQ(server->connections(), 0u);
+}
+
+TEST_F(loopback, DestroyingTheServerClosesItsConnectionsAndTheFacadeIsNeverCalledAgain) {
+  auto facade = std::make_unique<api::facade>(reg, options());
+  auto srv = make_server(*facade);
+  tcp::socket s = test::connect_loopback(client_ctx, srv->port());
+  EXPECT_EQ(get(s, status_path).result_int(), 200u);
+  // The order in which `api::facade api; http::server http;` leave a scope, with the I/O threads
+  // still running and a keep-alive connection open.
+  srv.reset();
+  facade.reset();
+  // A request on that connection after the destructor: closed unanswered, nothing touches the
+  // destroyed facade (ASan would see it).
+  EXPECT_EQ(test::exchange_raw(s, "GET /api/v3/providers/google_workspace/1/sync/status/ HTTP/1.1\r\n"
+                                  "Authorization: Bearer t0ken\r\n\r\n"),
+            0u);
+}
+
+TEST_F(loopback, TheFacadeMayBeDestroyedOnceStopHasCompleted) {
+  auto facade = std::make_unique<api::facade>(reg, options());
+  auto srv = make_server(*facade);
+  tcp::socket s = test::connect_loopback(client_ctx, srv->port());
+  EXPECT_EQ(get(s, status_path).result_int(), 200u);
+  std::promise<void> stopped;
+  srv->stop([&] { stopped.set_value(); });
+  ASSERT_EQ(stopped.get_future().wait_for(10s), std::future_status::ready);
+  facade.reset();  // before the server object: allowed once on_stopped has run
+  EXPECT_EQ(test::exchange_raw(s, "GET /-/health/live/ HTTP/1.1\r\n\r\n"), 0u) << "closed by stop";
+  boost::system::error_code ec;
+  tcp::socket late(client_ctx);
+  late.connect({asio::ip::make_address("127.0.0.1"), srv->port()}, ec);
+  EXPECT_TRUE(ec) << "no longer accepting";
+  srv.reset();
 }
 
 TEST_F(loopback, BindFailureIsAnError) {

@@ -1,6 +1,6 @@
 // The HTTP adapter over Beast's in-memory test stream: exact bytes in, exact bytes out.
 
-#include <systask/http/server.hpp>
+#include <systask/http/testing.hpp>
 
 #include "api_fixture.hpp"
 
@@ -18,7 +18,7 @@ struct http_stream : ::testing::Test, api_fixture {
     reg.start(reg.sync_spec("scim", 3)).finish(task_status::successful);
     options.access_log = [this](std::string_view line) { log += line; };
   }
-  std::string serve(std::string_view input) { return http::serve_bytes(facade_, input, options); }
+  std::string serve(std::string_view input) { return http::testing::serve_bytes(facade_, input, options); }
 
   // Splits the server's output into (status line, headers+body) per response.
   static std::vector<std::string> status_lines(const std::string& out) {
@@ -76,14 +76,35 @@ TEST_F(http_stream, KeepAliveAndPipelinedRequestsAreAnsweredInOrder) {
   EXPECT_EQ(std::count(log.begin(), log.end(), '\n'), 4) << "one access-log line per request";
 }
 
+// Paths reach the access log as they came (Beast accepts any byte above 0x20 in a target): valid
+// UTF-8 stays as it is, an invalid byte becomes U+FFFD, quotes and backslashes are escaped, as
+// in every body the facade writes.
+TEST_F(http_stream, ErrorBodiesAndAccessLogLinesAreEscapedByTheEnginesEscaper) {
+  options.max_body_bytes = 100;
+  const std::string out = serve("GET /caf\xc3\xa9/\"q\"\\/\xff HTTP/1.1\r\nHost: x\r\n\r\n"
+                                "POST /\xc3\xa9\xfe/?x=\xff HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n\r\n" +
+                                std::string(5000, '{'));
+  EXPECT_EQ(status_lines(out),
+            (std::vector<std::string>{"HTTP/1.1 404 Not Found", "HTTP/1.1 413 Payload Too Large"}));
+  EXPECT_NE(out.find("\r\n\r\n{\"detail\":\"Not found.\",\"code\":\"not_found\"}HTTP/1.1 413"), std::string::npos) << out;
+  EXPECT_TRUE(out.ends_with("\r\n\r\n{\"detail\":\"Request body too large.\",\"code\":\"body_too_large\"}")) << out;
+  EXPECT_NE(log.find("{\"method\":\"GET\",\"path\":\"/caf\xc3\xa9/\\\"q\\\"\\\\/\xef\xbf\xbd\",\"status\":404,\"bytes\":42,"),
+            std::string::npos)
+      << log;
+  EXPECT_NE(log.find("{\"method\":\"POST\",\"path\":\"/\xc3\xa9\xef\xbf\xbd/\",\"status\":413,"), std::string::npos) << log;
+  EXPECT_TRUE(is_valid_utf8(log)) << log;
+}
+
 TEST_F(http_stream, HealthNeedsNoTokenAndHasAnEmptyBody) {
   const std::string out = serve("GET /-/health/live/ HTTP/1.1\r\nHost: x\r\n\r\n");
   EXPECT_EQ(status_lines(out), std::vector<std::string>{"HTTP/1.1 200 OK"});
   EXPECT_NE(out.find("Content-Length: 0\r\n"), std::string::npos);
 }
 
-TEST_F(http_stream, MetricsNeedNoToken) {
-  const std::string out = serve("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
+TEST_F(http_stream, MetricsNeedATokenByDefault) {
+  EXPECT_EQ(status_lines(serve("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")),
+            std::vector<std::string>{"HTTP/1.1 403 Forbidden"});
+  const std::string out = serve("GET /metrics HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer nothing-token\r\n\r\n");
   EXPECT_EQ(status_lines(out), std::vector<std::string>{"HTTP/1.1 200 OK"});
   EXPECT_NE(out.find("Content-Type: text/plain; version=0.0.4; charset=utf-8"), std::string::npos);
   EXPECT_NE(out.find("systask_runs_finished_total"), std::string::npos);
@@ -114,6 +135,10 @@ TEST_F(http_stream, MalformedRequestLinesAre400) {
     EXPECT_EQ(status_lines(out).at(0), "HTTP/1.1 400 Bad Request") << bad;
     EXPECT_EQ(body_of(out), R"({"detail":"Malformed HTTP request.","code":"bad_request"})");
   }
+}
+
+TEST(HttpDefaults, TheAccessLogIsOffUnlessTheHostSetsOne) {
+  EXPECT_FALSE(http::server_options{}.access_log);
 }
 
 TEST_F(http_stream, EmptyOrTruncatedInputGetsNoResponseAndNoCrash) {

@@ -48,14 +48,18 @@ struct sync_object_request {
 };
 
 /// Collects the LogEvents a sync-object handler produces (rendered at once, as the engine does).
+/// The facade makes one per request; a handler only logs to it. Not thread-safe: one handler
+/// call owns it.
 class sync_object_log {
  public:
-  /// Appends one message. Not thread-safe: one handler call owns it.
+  /// Appends one message, stamped by the clock. Allocates; throws std::bad_alloc only.
   void log(log_level level, std::string_view logger, std::string_view event,
            std::initializer_list<attribute> attrs = {});
   void log(log_level level, std::string_view logger, std::string_view event, attributes attrs);
+  /// The rendered LogEvents, in order.
   const std::vector<std::string>& events() const noexcept { return events_; }
 
+  /// A log stamped by `clock`, which must outlive it (the facade passes its registry's clock).
   explicit sync_object_log(const clock_source& clock) noexcept : clock_(&clock) {}
 
  private:
@@ -71,23 +75,30 @@ using sync_object_handler = std::function<void(const sync_object_request&, sync_
 struct facade_options {
   /// Decides who a bearer token belongs to. Null: every API request is refused with 403.
   std::shared_ptr<const token_authority> tokens;
-  /// `GET /metrics` needs a token too (any authenticated principal).
-  bool metrics_require_token = false;
+  /// `GET /metrics` answers without a token. False (the default): it needs a bearer token of
+  /// any principal, since the metrics name every task and uid.
+  bool metrics_public = false;
   /// One handler per provider kind for `POST .../sync/object/`.
   std::map<std::string, sync_object_handler, std::less<>> sync_object_handlers;
 };
 
 /// The authentik-compatible API over one registry, as a pure function from request to response.
 /// `handle` may be called from any number of threads at once; it never throws and never blocks
-/// the engine's writers (reads are lock-free snapshots).
+/// the engine's writers (reads are lock-free snapshots). An `http::server` holds its address,
+/// so it must outlive the server (see server.hpp).
 class facade {
  public:
+  /// A facade over `reg`, which must outlive it (the facade keeps its address). Allocates.
   facade(registry& reg, facade_options options);
 
   /// Answers one request with a status from the contract and a JSON body (or an empty body for
-  /// 204, and Prometheus text for /metrics).
+  /// 204, and Prometheus text for /metrics). Any thread; allocates the response. Never throws:
+  /// whatever fails inside (a throwing token_authority, out of memory) becomes a 500, whose body
+  /// is left empty when even that cannot be allocated. A sync-object handler runs synchronously
+  /// on the calling thread.
   response handle(const request& req) const noexcept;
 
+  /// The registry this facade serves.
   registry& get_registry() const noexcept { return *registry_; }
 
  private:
@@ -95,7 +106,8 @@ class facade {
   facade_options options_;
 };
 
-/// The registry's metrics in Prometheus text exposition format 0.0.4.
+/// The registry's metrics in Prometheus text exposition format 0.0.4. Any thread; lock-free
+/// reads; allocates the text.
 std::string render_metrics(const registry& reg);
 
 /// The provider kinds the sync routes serve.

@@ -1,8 +1,9 @@
 #pragma once
 
 // The JSON bodies of the contract as plain structs, members named exactly as their JSON keys
-// and in the contract's order. One generic, describe-driven writer (api/src/json_writer.hpp)
-// serializes them; nothing here depends on RapidJSON.
+// and in the contract's order. One generic, describe-driven writer (json_writer.hpp) serializes
+// them; nothing here depends on RapidJSON. Private to the api library (not installed): hosts
+// see only the facade's request and response.
 
 #include <systask/engine/clock.hpp>
 #include <systask/engine/enums.hpp>

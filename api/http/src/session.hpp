@@ -1,0 +1,236 @@
+#pragma once
+
+// One HTTP/1.1 connection over any Beast stream: the server's TCP sessions and the testing
+// library's in-memory ones (api/http/testing) are this one template. Private to the adapter.
+
+#include <systask/http/server.hpp>
+
+#include <systask/engine/render.hpp>
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace systask::http::detail {
+
+namespace beast = boost::beast;
+namespace bhttp = beast::http;
+namespace net = boost::asio;
+
+/// What every session shares with whoever created it (the server, or one in-memory test
+/// connection): the facade, the options, and the stop and detach flags. Sessions hold it by
+/// shared_ptr, so the options stay readable however long a session lives; the facade is the
+/// host's and is reached only while `detached` is false.
+struct connection_host {
+  connection_host(const api::facade& f, server_options o) : facade(&f), options(std::move(o)) {}
+  virtual ~connection_host() = default;
+  connection_host(const connection_host&) = delete;
+  connection_host& operator=(const connection_host&) = delete;
+
+  /// Called once from each session's destructor.
+  virtual void session_closed() noexcept {}
+
+  const api::facade* facade;
+  const server_options options;
+  /// Set by stop and by detach: responses say `Connection: close`, no further request is read.
+  std::atomic<bool> stopping{false};
+  /// Set when the server object is destroyed: the facade and the access log are never called
+  /// again (checked on each session's strand before every call).
+  std::atomic<bool> detached{false};
+};
+
+/// What the server needs to shut a session down without knowing its stream type.
+class session_base {
+ public:
+  virtual ~session_base() = default;
+  /// Closes the connection if idle; otherwise lets the response in progress finish, then closes.
+  /// Any thread: the work is posted to the session's strand.
+  virtual void shutdown() = 0;
+};
+
+// Transport differences between a TCP stream and an in-memory test stream, found by what the
+// stream offers, so that this header never names a test type.
+template <class Stream>
+void set_deadline(Stream& s, std::chrono::milliseconds d) {
+  if constexpr (requires { s.expires_after(d); }) s.expires_after(d);
+}
+template <class Stream>
+void close_stream(Stream& s) {
+  if constexpr (requires { s.socket(); }) {
+    beast::error_code ec;
+    s.socket().shutdown(net::ip::tcp::socket::shutdown_send, ec);
+  }
+  s.close();
+}
+
+/// `{"detail":...,"code":...}`, escaped by the engine's one JSON string writer, as every body is.
+inline std::string error_body(std::string_view detail, std::string_view code) {
+  std::string body = "{\"detail\":";
+  append_json_string(body, detail);
+  body += ",\"code\":";
+  append_json_string(body, code);
+  body += '}';
+  return body;
+}
+
+template <class Stream>
+class session final : public session_base, public std::enable_shared_from_this<session<Stream>> {
+ public:
+  session(Stream stream, std::shared_ptr<connection_host> host, std::string peer)
+      : stream_(std::move(stream)),
+        host_(std::move(host)),
+        options_(host_->options),
+        peer_(std::move(peer)),
+        buffer_(options_.max_header_bytes + options_.max_body_bytes + options_.max_pipeline_bytes) {}
+
+  ~session() override { host_->session_closed(); }
+
+  void run() {
+    net::dispatch(stream_.get_executor(), beast::bind_front_handler(&session::do_read, this->shared_from_this()));
+  }
+
+  void shutdown() override {
+    net::post(stream_.get_executor(), [self = this->shared_from_this()] {
+      self->stopping_ = true;
+      if (self->reading_) self->close();  // idle: nothing in flight to finish
+    });
+  }
+
+ private:
+  bool stopping() const noexcept { return stopping_ || host_->stopping.load(std::memory_order_acquire); }
+  bool detached() const noexcept { return host_->detached.load(std::memory_order_acquire); }
+
+  void do_read() {
+    if (stopping() || closed_) return close();
+    parser_.emplace();
+    parser_->header_limit(static_cast<std::uint32_t>(options_.max_header_bytes));
+    parser_->body_limit(options_.max_body_bytes);
+    set_deadline(stream_, options_.read_timeout);
+    reading_ = true;
+    bhttp::async_read(stream_, buffer_, *parser_,
+                      beast::bind_front_handler(&session::on_read, this->shared_from_this()));
+  }
+
+  void on_read(beast::error_code ec, std::size_t) {
+    reading_ = false;
+    // The client went away (before or in the middle of a request) or was too slow: just close.
+    if (ec == bhttp::error::end_of_stream || ec == bhttp::error::partial_message || ec == net::error::eof ||
+        ec == net::error::operation_aborted || ec == beast::error::timeout || closed_) {
+      return close();
+    }
+    if (ec == bhttp::error::header_limit || ec == bhttp::error::buffer_overflow) {
+      return reply_error(431, "Request header fields too large.", "header_too_large");
+    }
+    if (ec == bhttp::error::body_limit) return reply_error(413, "Request body too large.", "body_too_large");
+    if (ec && ec.category() == bhttp::make_error_code(bhttp::error::bad_method).category()) {
+      return reply_error(400, "Malformed HTTP request.", "bad_request");
+    }
+    if (ec) return close();  // connection reset and the like
+    handle(parser_->get());
+  }
+
+  void handle(const bhttp::request<bhttp::string_body>& req) {
+    // The server object is gone: its host may have destroyed the facade already.
+    if (detached()) return close();
+    started_ = std::chrono::steady_clock::now();
+    method_ = std::string(req.method_string());
+    path_ = std::string(req.target().substr(0, req.target().find('?')));
+    res_ = {};
+    res_.version(11);
+    if (req.method() == bhttp::verb::get && path_ == options_.health_path) {
+      res_.result(bhttp::status::ok);
+    } else {
+      api::request r = api::request::from_target(req.method_string(), req.target());
+      for (const auto& field : req) r.headers.emplace_back(field.name_string(), field.value());
+      r.body = req.body();
+      api::response out = host_->facade->handle(r);
+      res_.result(static_cast<unsigned>(out.status));
+      if (!out.content_type.empty()) res_.set(bhttp::field::content_type, out.content_type);
+      for (const auto& [name, value] : out.headers) res_.set(name, value);
+      res_.body() = std::move(out.body);
+    }
+    res_.set(bhttp::field::server, "systask");
+    // Read the stop flags after the facade returned: a stop during a slow request still tells
+    // the client that this connection closes.
+    res_.keep_alive(req.keep_alive() && !stopping());
+    res_.prepare_payload();
+    do_write();
+  }
+
+  void reply_error(unsigned status, std::string_view detail, std::string_view code) {
+    started_ = std::chrono::steady_clock::now();
+    // The request line may have been parsed even when the headers were refused (a body over the
+    // limit is refused on its Content-Length): log what is known, "" otherwise.
+    if (parser_) {
+      method_ = std::string(parser_->get().method_string());
+      path_ = std::string(parser_->get().target().substr(0, parser_->get().target().find('?')));
+    }
+    res_ = {};
+    res_.version(11);
+    res_.result(status);
+    res_.set(bhttp::field::content_type, "application/json; charset=utf-8");
+    res_.set(bhttp::field::server, "systask");
+    res_.body() = error_body(detail, code);
+    res_.keep_alive(false);  // the rest of the stream cannot be trusted
+    res_.prepare_payload();
+    do_write();
+  }
+
+  void do_write() {
+    set_deadline(stream_, options_.write_timeout);
+    bhttp::async_write(stream_, res_, beast::bind_front_handler(&session::on_write, this->shared_from_this()));
+  }
+
+  void on_write(beast::error_code ec, std::size_t) {
+    log_access();
+    if (ec || !res_.keep_alive()) return close();
+    do_read();
+  }
+
+  void log_access() {
+    if (!options_.access_log || detached()) return;
+    const auto us =
+        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started_).count();
+    std::string line = "{\"method\":";
+    append_json_string(line, method_);
+    line += ",\"path\":";
+    append_json_string(line, path_);
+    line += ",\"status\":" + std::to_string(res_.result_int()) + ",\"bytes\":" + std::to_string(res_.body().size()) +
+            ",\"us\":" + std::to_string(us) + ",\"peer\":";
+    append_json_string(line, peer_);
+    line += "}\n";
+    options_.access_log(line);
+    method_.clear();
+    path_.clear();
+  }
+
+  void close() {
+    if (closed_) return;
+    closed_ = true;
+    close_stream(stream_);
+  }
+
+  Stream stream_;
+  std::shared_ptr<connection_host> host_;
+  const server_options& options_;  // host_->options, alive as long as host_
+  const std::string peer_;
+  beast::flat_buffer buffer_;
+  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  bhttp::response<bhttp::string_body> res_;
+  std::chrono::steady_clock::time_point started_;
+  std::string method_, path_;
+  bool reading_ = false;
+  bool stopping_ = false;
+  bool closed_ = false;
+};
+
+}  // namespace systask::http::detail
