@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <stdexcept>
+
 namespace {
 
 using namespace std::chrono_literals;
@@ -57,13 +59,15 @@ TEST(Metrics, EscapesLabelValues) {
 
 // The engine repairs names given to start(), but a provider's kind becomes its task's name as
 // it was registered; the text format requires UTF-8 label values (promtool refuses others).
-TEST(Metrics, RepairsLabelValuesThatAreNotUtf8) {
+TEST(Metrics, LabelValuesAreUtf8WhateverTheHostPassed) {
   api_fixture f;
-  f.reg.register_provider("sc\xffim\xc3", 3, "Acme");
-  f.reg.start(f.reg.sync_spec("sc\xffim\xc3", 3)).finish(task_status::successful);
+  // A kind is a lookup key: the engine refuses one that is not UTF-8 rather than repair it.
+  EXPECT_THROW(f.reg.register_provider("sc\xffim", 3, "Acme"), std::invalid_argument);
+  // A task name is repaired when the run starts, so /metrics only ever sees the repaired text.
+  f.reg.start({.name = "imp\xffort\xc3", .uid = "u\xfe"}).finish(task_status::successful);
   const std::string text = api::render_metrics(f.reg);
   EXPECT_TRUE(is_valid_utf8(text));
-  EXPECT_NE(text.find("systask_runs_running{name=\"sc\xef\xbf\xbdim\xef\xbf\xbd_sync\",uid=\"acme\"} 0\n"),
+  EXPECT_NE(text.find("systask_runs_running{name=\"imp\xef\xbf\xbdort\xef\xbf\xbd\",uid=\"u\xef\xbf\xbd\"} 0\n"),
             std::string::npos)
       << text;
 }
