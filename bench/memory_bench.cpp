@@ -1,7 +1,21 @@
-// Memory: bytes held per retained message against the size of its JSON, and resident memory
-// across a churn of 1,000,000 runs with a short retention (it must stay flat). Allocations are
-// counted by replacing the global operator new in this program only.
+// Memory: what the engine holds, as malloc's own footprint (glibc mallinfo2: bytes in use in
+// every arena plus mmapped blocks, so chunk headers, alignment and rounding are counted), and
+// the process's resident memory where the question is about the machine. Deterministic: one
+// pass each (no repetitions). Allocation calls are counted by replacing operator new, which
+// forwards to malloc unchanged (counting_allocator.cpp).
+// - finished_run/{empty,one,ten}: a finished run with 0, 1 and 10 messages, all of it (record
+//   and ring), averaged over many runs of one task key;
+// - message_mix/{small,mid,large}: one run of 37, 1,001 and 3,001 messages (not multiples of the
+//   ring's 64-slot chunk) with event texts from 50 to 2,000 bytes; the footprint it adds over an
+//   empty run, per message, against the message's JSON size;
+// - task_keys: 100,000 task keys with one finished run of one message each: resident memory
+//   added, and the footprint per key;
+// - key_alone: 100,000 task keys whose runs left no record (keep_on_success = false): what a
+//   key costs by itself, for ever (keys are never removed);
+// - churn: 1,000,000 runs over 64 keys with a short retention; resident memory stays flat.
 
+#include "bench_support.hpp"
+#include "counting_allocator.hpp"
 #include "plain_model.hpp"
 #include "resident_memory.hpp"
 
@@ -10,45 +24,11 @@
 #include <benchmark/benchmark.h>
 #include <boost/asio/io_context.hpp>
 
-#include <atomic>
-#include <cstdlib>
-#include <new>
+#include <malloc.h>
 
-namespace {
-std::atomic<std::int64_t> live_bytes{0};
-}
-
-void* operator new(std::size_t n) {
-  void* p = std::malloc(n + 16);
-  if (!p) throw std::bad_alloc();
-  *static_cast<std::size_t*>(p) = n;
-  live_bytes.fetch_add(static_cast<std::int64_t>(n), std::memory_order_relaxed);
-  return static_cast<char*>(p) + 16;
-}
-void* operator new(std::size_t n, std::align_val_t a) {
-  // Over-aligned (the ring's 64-byte slots): keep the header in front of an aligned block.
-  const std::size_t align = std::max<std::size_t>(static_cast<std::size_t>(a), 16);
-  void* raw = std::aligned_alloc(align, ((n + align + align - 1) / align) * align);
-  if (!raw) throw std::bad_alloc();
-  *static_cast<std::size_t*>(raw) = n;
-  live_bytes.fetch_add(static_cast<std::int64_t>(n), std::memory_order_relaxed);
-  return static_cast<char*>(raw) + align;
-}
-void operator delete(void* p) noexcept {
-  if (!p) return;
-  char* base = static_cast<char*>(p) - 16;
-  live_bytes.fetch_sub(static_cast<std::int64_t>(*reinterpret_cast<std::size_t*>(base)), std::memory_order_relaxed);
-  std::free(base);
-}
-void operator delete(void* p, std::size_t) noexcept { operator delete(p); }
-void operator delete(void* p, std::align_val_t a) noexcept {
-  if (!p) return;
-  const std::size_t align = std::max<std::size_t>(static_cast<std::size_t>(a), 16);
-  char* base = static_cast<char*>(p) - align;
-  live_bytes.fetch_sub(static_cast<std::int64_t>(*reinterpret_cast<std::size_t*>(base)), std::memory_order_relaxed);
-  std::free(base);
-}
-void operator delete(void* p, std::size_t, std::align_val_t a) noexcept { operator delete(p, a); }
+#include <cmath>
+#include <string>
+#include <vector>
 
 namespace sb = systask::bench;
 
@@ -56,38 +36,166 @@ namespace {
 
 using systask::test::resident_kib;
 
-// Bytes the engine holds per retained message, for a run of `messages` messages, next to the
-// average size of one message's JSON.
-void BM_memory_per_message(benchmark::State& state) {
-  const int messages = static_cast<int>(state.range(0));
+/// Bytes malloc has handed out and not had back, chunk overhead included.
+std::int64_t heap_footprint() {
+  const struct mallinfo2 mi = mallinfo2();
+  return static_cast<std::int64_t>(mi.uordblks + mi.hblkhd);
+}
+
+struct registry_host {
+  boost::asio::io_context io;
+  std::unique_ptr<systask::registry> reg;
+  explicit registry_host(systask::task_options o = {}) {
+    reg = std::make_unique<systask::registry>(io, systask::registry_options{o});
+  }
+  void settle() {
+    io.poll();
+    if (io.stopped()) io.restart();
+  }
+};
+
+void log_messages(systask::run& r, int messages) {
+  for (int i = 0; i < messages; ++i) sb::log_input(r, sb::sample_input(i));
+}
+
+void BM_memory_task_keys(benchmark::State& state) {
+  const int keys = static_cast<int>(sb::sized(100000, 1000));
+  double rss_added = 0, per_key = 0, rss_end = 0;
+  for (auto _ : state) {
+    registry_host h;
+    const long rss_before = resident_kib();
+    const std::int64_t before = heap_footprint();
+    for (int i = 0; i < keys; ++i) {
+      systask::run_spec spec;
+      spec.name = "sync_user";
+      spec.uid = "user-" + std::to_string(i);
+      systask::run r = h.reg->start(spec);
+      sb::log_input(r, sb::sample_input(i));
+      r.finish(systask::task_status::successful);
+    }
+    h.settle();
+    rss_end = static_cast<double>(resident_kib());
+    rss_added = (rss_end - static_cast<double>(rss_before)) * 1024;
+    per_key = static_cast<double>(heap_footprint() - before) / keys;
+  }
+  // Hand the freed pages back, so the rows after this one read resident memory from a small heap.
+  malloc_trim(0);
+  state.counters["keys"] = keys;
+  state.counters["rss_bytes_added"] = rss_added;
+  state.counters["rss_bytes_at_end"] = rss_end * 1024;
+  state.counters["bytes_per_key"] = per_key;
+}
+// First: resident memory is read for the whole process, before other rows leave freed pages.
+BENCHMARK(BM_memory_task_keys)->Iterations(1)->Unit(benchmark::kMillisecond);
+
+void BM_memory_finished_run(benchmark::State& state, int messages) {
+  const int runs = static_cast<int>(sb::sized(1000, 20));
+  double per_run = 0, allocs_per_run = 0;
+  for (auto _ : state) {
+    systask::task_options o;
+    o.history_depth = static_cast<std::size_t>(runs) + 1;
+    registry_host h(o);
+    systask::run_spec spec;
+    spec.name = "memory";
+    // The task key exists before the measurement: its cost is key_alone's.
+    h.reg->start(spec).finish(systask::task_status::successful);
+    h.settle();
+    const std::int64_t before = heap_footprint();
+    const std::uint64_t allocs_before = sb::allocation_count();
+    for (int r = 0; r < runs; ++r) {
+      systask::run run = h.reg->start(spec);
+      log_messages(run, messages);
+      run.finish(systask::task_status::successful);
+    }
+    h.settle();
+    if (h.reg->records_held() != static_cast<std::size_t>(runs) + 1) sb::fail_run("a finished run was not kept");
+    per_run = static_cast<double>(heap_footprint() - before) / runs;
+    allocs_per_run = static_cast<double>(sb::allocation_count() - allocs_before) / runs;
+  }
+  state.counters["messages"] = messages;
+  state.counters["bytes_per_run"] = per_run;
+  state.counters["allocations_per_run"] = allocs_per_run;
+}
+BENCHMARK_CAPTURE(BM_memory_finished_run, empty, 0)->Iterations(1);
+BENCHMARK_CAPTURE(BM_memory_finished_run, one, 1)->Iterations(1);
+BENCHMARK_CAPTURE(BM_memory_finished_run, ten, 10)->Iterations(1);
+
+// Event text of 50..2,000 bytes, log-uniform, from a fixed sequence (the same every run).
+std::string mixed_event(int i) {
+  const double u = std::fmod(static_cast<double>(i) * 0.6180339887498949, 1.0);
+  const auto n = static_cast<std::size_t>(50.0 * std::pow(40.0, u));
+  std::string s = "Synced object " + std::to_string(i) + ": ";
+  while (s.size() < n) s += "attribute changed; ";
+  s.resize(n);
+  return s;
+}
+
+void BM_memory_message_mix(benchmark::State& state, int messages) {
   double per_message = 0, json = 0;
   for (auto _ : state) {
-    boost::asio::io_context io;
-    systask::registry reg(io);
-    const std::int64_t before = live_bytes.load();
-    systask::run r = reg.start({.name = "memory"});
-    for (int i = 0; i < messages; ++i) {
-      const auto m = sb::sample_message({}, i);
-      r.log(systask::log_level::warning, m.logger, m.event, {{"obj", m.attributes.at("obj")}, {"attempt", 3}});
+    systask::task_options o;
+    o.history_depth = 4;  // nothing is replaced while measuring
+    registry_host h(o);
+    systask::run_spec spec;
+    spec.name = "memory_mix";
+    h.reg->start(spec).finish(systask::task_status::successful);  // the key exists first
+    h.settle();
+    std::vector<std::string> events;
+    for (int i = 0; i < messages; ++i) events.push_back(mixed_event(i));
+    std::int64_t before = heap_footprint();
+    h.reg->start(spec).finish(systask::task_status::successful);
+    h.settle();
+    const std::int64_t empty_run = heap_footprint() - before;
+    before = heap_footprint();
+    {
+      systask::run r = h.reg->start(spec);
+      for (int i = 0; i < messages; ++i) r.info(events[static_cast<std::size_t>(i)], {{"object", i}});
+      r.finish(systask::task_status::successful);
     }
-    r.finish(systask::task_status::successful);
-    const std::int64_t held = live_bytes.load() - before;
+    h.settle();
+    const std::int64_t full_run = heap_footprint() - before;
     std::string body;
-    reg.tasks("memory", "")[0].write_messages_json(body);
-    per_message = static_cast<double>(held) / messages;
-    json = static_cast<double>(body.size() - 2 - (messages - 1)) / messages;  // without [ ] and commas
+    h.reg->tasks("memory_mix", "")[0].write_messages_json(body);
+    per_message = static_cast<double>(full_run - empty_run) / messages;
+    json = static_cast<double>(body.size() - 2 - static_cast<std::size_t>(messages - 1)) / messages;
   }
+  state.counters["messages"] = messages;
   state.counters["bytes_per_message"] = per_message;
   state.counters["json_bytes_per_message"] = json;
   state.counters["target_bytes"] = 1.5 * json + 64;
 }
-BENCHMARK(BM_memory_per_message)->Arg(64)->Arg(1000)->Arg(4096)->ArgName("messages")->Iterations(1);
+BENCHMARK_CAPTURE(BM_memory_message_mix, small, 37)->Iterations(1);
+BENCHMARK_CAPTURE(BM_memory_message_mix, mid, 1001)->Iterations(1);
+BENCHMARK_CAPTURE(BM_memory_message_mix, large, 3001)->Iterations(1);
 
-// Resident memory across a churn of runs with a short retention, reclaimed by the registry.
+void BM_memory_key_alone(benchmark::State& state) {
+  const int keys = static_cast<int>(sb::sized(100000, 1000));
+  double per_key = 0;
+  for (auto _ : state) {
+    systask::task_options o;
+    o.keep_on_success = false;
+    registry_host h(o);
+    const std::int64_t before = heap_footprint();
+    for (int i = 0; i < keys; ++i) {
+      systask::run_spec spec;
+      spec.name = "sync_user";
+      spec.uid = "user-" + std::to_string(i);
+      h.reg->start(spec).finish(systask::task_status::successful);
+    }
+    h.settle();
+    if (h.reg->records_held() != 0) sb::fail_run("a successful run with keep_on_success = false left a record");
+    per_key = static_cast<double>(heap_footprint() - before) / keys;
+  }
+  state.counters["keys"] = keys;
+  state.counters["bytes_per_key"] = per_key;
+}
+BENCHMARK(BM_memory_key_alone)->Iterations(1)->Unit(benchmark::kMillisecond);
+
+// Resident memory across a churn of runs over 64 keys with a short retention.
 void BM_memory_churn(benchmark::State& state) {
-  const long total = state.range(0);
+  const long total = sb::sized(1'000'000, 10'000);
   long rss_early = 0, rss_end = 0, held_end = 0;
-  std::int64_t live_early = 0, live_end = 0;
+  malloc_trim(0);
   for (auto _ : state) {
     auto clock = std::make_shared<systask::manual_clock>();
     boost::asio::io_context io;
@@ -95,7 +203,10 @@ void BM_memory_churn(benchmark::State& state) {
     o.retention = std::chrono::seconds(1);
     systask::registry reg(io, systask::registry_options{o, clock});
     for (long i = 0; i < total; ++i) {
-      systask::run r = reg.start({.name = "churn", .uid = std::to_string(i % 64)});
+      systask::run_spec spec;
+      spec.name = "churn";
+      spec.uid = std::to_string(i % 64);
+      systask::run r = reg.start(spec);
       r.info("synced", {{"n", i}});
       r.finish(i % 10 ? systask::task_status::successful : systask::task_status::error);
       if (i % 1000 == 999) {
@@ -108,13 +219,9 @@ void BM_memory_churn(benchmark::State& state) {
         io.restart();
         io.poll();
       }
-      if (i == total / 10) {
-        rss_early = resident_kib();
-        live_early = live_bytes.load();
-      }
+      if (i == total / 10) rss_early = resident_kib();
     }
     rss_end = resident_kib();
-    live_end = live_bytes.load();
     held_end = static_cast<long>(reg.records_held());
   }
   state.counters["runs"] = static_cast<double>(total);
@@ -122,10 +229,8 @@ void BM_memory_churn(benchmark::State& state) {
   state.counters["rss_kib_at_end"] = static_cast<double>(rss_end);
   state.counters["rss_growth_ratio"] = rss_early ? static_cast<double>(rss_end) / static_cast<double>(rss_early) : 0;
   state.counters["records_held_at_end"] = static_cast<double>(held_end);
-  state.counters["heap_bytes_at_10pct"] = static_cast<double>(live_early);
-  state.counters["heap_bytes_at_end"] = static_cast<double>(live_end);
 }
-BENCHMARK(BM_memory_churn)->Arg(1'000'000)->ArgName("runs")->Iterations(1)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_memory_churn)->Iterations(1)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 
