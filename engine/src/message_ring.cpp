@@ -216,7 +216,13 @@ std::size_t message_ring::copy_to(std::string& out, bool comma_first, expand_fn 
 
   // Survivors: a slot still holding a message older than `lo` because the newer writer of
   // that slot gave way (see append). Rare; they are older than everything else, so they go first.
-  std::vector<std::uint64_t> survivors;
+  // While the run is open, a slot can also look like a survivor because its writer has taken
+  // ticket t but not yet claimed the slot; by the time the main pass reads the slot it may hold
+  // t. Each slot is shown at most once (the survivor, as read first), so a snapshot never shows
+  // more than the ring's capacity: message t is then missing from this snapshot, exactly as if
+  // the reader had met its writer mid-store.
+  std::vector<std::uint64_t> survivors;       // tickets, oldest first
+  std::vector<std::size_t> survivor_slots;    // ring indexes of the survivors shown, sorted
   if (policy_ == overflow_policy::overwrite_oldest && head > cap) {
     for (std::uint64_t t = lo; t < hi; ++t) {
       const slot* s = find_slot(t);
@@ -227,10 +233,15 @@ std::size_t message_ring::copy_to(std::string& out, bool comma_first, expand_fn 
     std::sort(survivors.begin(), survivors.end());
     for (std::uint64_t t : survivors) {
       const slot* s = find_slot(t);
-      if (s && read_slot(*s, buf, &len) == t) emit(len);
+      if (s && read_slot(*s, buf, &len) == t) {
+        emit(len);
+        survivor_slots.push_back(t & mask_);
+      }
     }
+    std::sort(survivor_slots.begin(), survivor_slots.end());
   }
   for (std::uint64_t t = lo; t < hi; ++t) {
+    if (!survivor_slots.empty() && std::binary_search(survivor_slots.begin(), survivor_slots.end(), t & mask_)) continue;
     const slot* s = find_slot(t);
     if (s && read_slot(*s, buf, &len) == t) emit(len);
   }
