@@ -5,6 +5,7 @@
 #include <systask/engine/enums.hpp>
 #include <systask/engine/run_ref.hpp>
 
+#include <spdlog/logger.h>
 #include <spdlog/sinks/sink.h>
 
 #include <atomic>
