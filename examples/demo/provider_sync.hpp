@@ -3,17 +3,23 @@
 // The body of one provider sync, the way authentik's outgoing sync runs: pages of 100 users,
 // then groups, with simulated remote latency, transient errors retried, per-object failures
 // logged as warnings in authentik's words, and now and then a hard failure that ends the run.
+// The per-object warnings go through spdlog, the way a host's existing log calls do: the
+// systask::spdlog sink puts them into the run that async_run makes current at every resumption.
 
 #include "directory.hpp"
 #include "progress.hpp"
 
 #include <systask/engine.hpp>
+#include <systask/spdlog/sink.hpp>
+
+#include <spdlog/spdlog.h>  // the SPDLOG_LOGGER_* macros
 
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include <random>
+#include <memory>
 #include <stdexcept>
 #include <string>
 
@@ -37,6 +43,12 @@ inline const char* hard_failure_reason(std::string_view kind) {
   if (kind == "google_workspace") return "Google Workspace API returned 503 Service Unavailable: backendError";
   if (kind == "microsoft_entra") return "Microsoft Graph rejected the client credentials: AADSTS7000215 invalid_client";
   return "SCIM endpoint https://scim.acme.example/v2 refused the connection";
+}
+
+// The one sink of the demo's spdlog loggers: the run current on the logging thread.
+inline const std::shared_ptr<systask::spdlog_sink>& run_sink() {
+  static const auto sink = std::make_shared<systask::spdlog_sink>();
+  return sink;
 }
 
 class provider_sync {
@@ -69,6 +81,7 @@ class provider_sync {
   boost::asio::awaitable<void> sync_objects(systask::run& r, const std::vector<directory_object>& objects,
                                             const char* type, const char* model, std::size_t fail_page) {
     const std::string logger = std::string(verbose_name(kind_)) + "@" + model;
+    spdlog::logger log(logger, run_sink());  // synchronous: the sink runs on this thread
     std::bernoulli_distribution failure(settings_.object_failure_rate), transient(settings_.transient_rate);
     auto executor = co_await boost::asio::this_coro::executor;
     for (std::size_t page = 0; page < pages(objects); ++page) {
@@ -88,10 +101,8 @@ class provider_sync {
                  {"exc", "HTTP 429 Too Many Requests"}});
         }
         if (failure(rng_)) {
-          r.log(systask::log_level::warning, logger,
-                "Failed to sync " + std::string(type) + " " + obj.name + " due to error: HTTP 400 invalid field value",
-                {{"obj", systask::object{{"pk", obj.pk}, {"name", obj.name}}},
-                 {"exc", "HTTP 400 Bad Request: Invalid field value for primaryEmail"}});
+          // Lands in this run as a `warning` from `logger`, with `file` and `line` attributes.
+          SPDLOG_LOGGER_WARN(&log, "Failed to sync {} {} due to error: HTTP 400 invalid field value", type, obj.name);
           ++progress_.warnings;
         }
         ++progress_.done;

@@ -2,6 +2,7 @@
 
 #include <systask/engine/errc.hpp>
 #include <systask/engine/registry.hpp>
+#include <systask/engine/run_executor.hpp>
 
 #include <boost/asio/associated_cancellation_slot.hpp>
 #include <boost/asio/associated_executor.hpp>
@@ -36,7 +37,8 @@ struct run_outcome {
 // The coroutine every async_run executes: start, body, finish, and the translation of
 // exceptions and cancellation into the run's record.
 template <class Body>
-boost::asio::awaitable<run_outcome> tracked_run(registry& reg, run_spec spec, Body body) {
+boost::asio::awaitable<run_outcome> tracked_run(registry& reg, run_spec spec, Body body,
+                                               std::shared_ptr<run_slot> current) {
   using result = std::invoke_result_t<Body&, run&>;
   namespace this_coro = boost::asio::this_coro;
   // Our own awaits never throw on cancellation (we check it where it matters). This also keeps
@@ -60,6 +62,15 @@ boost::asio::awaitable<run_outcome> tracked_run(registry& reg, run_spec spec, Bo
     co_return run_outcome{start_error(std::current_exception()), task_status::unknown};
   }
   if (!r) co_return run_outcome{make_error_code(errc::sync_already_running), task_status::unknown};
+  // From here on the run is current: for the rest of this resumption (the scope that our
+  // run_executor opened reads the slot at each current_run() call), and at every later one.
+  current->set(r.ref());
+  // ... until the coroutine returns: the completion handler may run inline after that, and it is
+  // not part of the run (a handler on another run's executor sees that run).
+  struct close_on_return {
+    run_slot& slot;
+    ~close_on_return() { slot.close(); }
+  } closer{*current};
   task_status requested = task_status::successful;
   std::exception_ptr failure;
   co_await this_coro::throw_if_cancelled(true);  // the body sees Asio's default
@@ -111,8 +122,11 @@ boost::asio::awaitable<run_outcome> tracked_run(registry& reg, run_spec spec, Bo
 /// `errc::start_failed`), status `unknown`.
 ///
 /// Cancellation: supports `terminal` cancellation through the completion handler's associated
-/// cancellation slot (emit it on the executor, as Asio requires, or from any thread before the
-/// executor runs the operation).
+/// cancellation slot. Emit it on the registry's executor (Asio's rule: a cancellation signal is
+/// emitted where the cancelled operation's handlers run; with a multi-threaded pool, make the
+/// registry's executor a strand and emit on it), or from any thread before the executor runs
+/// the operation. Asio's co_spawn forwards the emission through the coroutine's executor, the
+/// run_executor, which runs it on the inner (registry's) executor like every resumption.
 /// - Emitted before the body starts: the body does not run, nothing is recorded, and the
 ///   operation completes with `operation_aborted` and status `unknown`.
 /// - Emitted while the body runs: it reaches the asynchronous operations a coroutine body
@@ -122,6 +136,12 @@ boost::asio::awaitable<run_outcome> tracked_run(registry& reg, run_spec spec, Bo
 ///   requested: a plain callable (which cannot be interrupted once it has begun), or a
 ///   coroutine that catches `operation_aborted`, finishes the run with the status it returns,
 ///   and the error_code is empty.
+///
+/// The current run: the body's run is `current_run()` at every resumption of the body, on
+/// whatever thread of the registry's executor resumes it (the coroutine is spawned on a
+/// `run_executor` over that executor), so log calls that go through `current_run()` (the
+/// spdlog, glog and Boost.Log bridges) land in this run. Work the body hands to another
+/// executor or thread is not covered; wrap that executor in a `run_executor` to carry the run.
 ///
 /// The registry must outlive the operation. Works with callbacks, `use_awaitable`,
 /// `use_future` and `detached`.
@@ -140,8 +160,12 @@ auto async_run(registry& reg, run_spec spec, Body body,
           return;
         }
         auto slot = boost::asio::get_associated_cancellation_slot(handler);
+        // The coroutine runs on the registry's executor wrapped in a run_executor, which makes
+        // the run current at every resumption (the run is filled in when it starts).
+        auto current = std::make_shared<detail::run_slot>();
+        run_executor<registry::executor_type> ex(r->get_executor(), current);
         boost::asio::co_spawn(
-            r->get_executor(), detail::tracked_run(*r, std::move(s), std::move(b)),
+            ex, detail::tracked_run(*r, std::move(s), std::move(b), std::move(current)),
             boost::asio::bind_cancellation_slot(
                 slot, boost::asio::bind_executor(handler_ex, [h = std::move(handler)](
                                                                  std::exception_ptr e,

@@ -2,6 +2,7 @@
 
 #include <systask/engine/attribute.hpp>
 #include <systask/engine/enums.hpp>
+#include <systask/engine/run_ref.hpp>
 
 #include <exception>
 #include <initializer_list>
@@ -69,6 +70,9 @@ class run {
   std::string_view name() const noexcept;
   std::string_view uid() const noexcept;
 
+  /// A copyable reference that can log into this run (but not finish it), still valid after
+  /// this handle moves; see `run_ref`. Empty for an empty handle. Any thread; no allocation.
+  run_ref ref() const noexcept { return run_ref(record_, registry_); }
 
  private:
   friend class detail::registry_state;  // the only place runs are made
