@@ -1,6 +1,7 @@
 #include <systask/engine/json_escape.hpp>
 
 #include "render_buffer.hpp"
+#include "utf8.hpp"
 
 #include <systask/engine/limits.hpp>
 
@@ -18,43 +19,13 @@ namespace {
 constexpr std::size_t marker_length = sizeof(limits::truncation_marker) - 1;
 constexpr char replacement_char[] = "\xEF\xBF\xBD";  // U+FFFD
 
-bool is_continuation(unsigned char c, unsigned char lo = 0x80, unsigned char hi = 0xBF) noexcept {
-  return c >= lo && c <= hi;
-}
-
 // Length of the valid UTF-8 sequence at `p` (1..4), or 0 with `*skip` set to the length of
 // the maximal invalid subpart to replace with one U+FFFD.
 std::size_t utf8_sequence(const unsigned char* p, std::size_t avail, std::size_t* skip) noexcept {
-  const unsigned char b0 = p[0];
-  std::size_t need = 0;
-  unsigned char lo = 0x80, hi = 0xBF;
-  if (b0 < 0x80) return 1;
-  if (b0 >= 0xC2 && b0 <= 0xDF) {
-    need = 1;
-  } else if (b0 == 0xE0) {
-    need = 2, lo = 0xA0;
-  } else if ((b0 >= 0xE1 && b0 <= 0xEC) || b0 == 0xEE || b0 == 0xEF) {
-    need = 2;
-  } else if (b0 == 0xED) {
-    need = 2, hi = 0x9F;  // no UTF-16 surrogates
-  } else if (b0 == 0xF0) {
-    need = 3, lo = 0x90;  // no overlong forms
-  } else if (b0 >= 0xF1 && b0 <= 0xF3) {
-    need = 3;
-  } else if (b0 == 0xF4) {
-    need = 3, hi = 0x8F;  // nothing above U+10FFFF
-  } else {
-    *skip = 1;
-    return 0;
-  }
-  for (std::size_t k = 1; k <= need; ++k) {
-    const bool ok = k < avail && (k == 1 ? is_continuation(p[k], lo, hi) : is_continuation(p[k]));
-    if (!ok) {
-      *skip = k;
-      return 0;
-    }
-  }
-  return need + 1;
+  const detail::utf8_step step = detail::decode_utf8(p, avail);
+  if (step.valid) return step.length;
+  *skip = step.length;
+  return 0;
 }
 
 // True when none of the 8 bytes of `w` needs work when escaping: no byte >= 0x80 (UTF-8 to

@@ -2,7 +2,7 @@
 
 // UTF-8 decoding with the engine's repair policy: each maximal invalid subpart (Unicode's "best
 // practice", as WHATWG decoders and Python's "replace" handler do it) counts as one U+FFFD.
-// The same rules as make_safe_text (render.cpp), which keeps its own copy for now.
+// The one decoder of the engine: slugify, the JSON escaper and make_safe_text all step with it.
 
 #include <cstddef>
 
@@ -15,6 +15,7 @@ inline constexpr char32_t replacement_code_point = 0xFFFD;
 struct utf8_step {
   char32_t code_point;  ///< the scalar value, or `replacement_code_point` for an invalid subpart
   std::size_t length;   ///< bytes consumed, 1..4 (an invalid subpart is 1..3 bytes)
+  bool valid = true;    ///< false for an invalid subpart (a well-formed U+FFFD is valid)
 };
 
 /// Decodes the character at `p` (`avail` >= 1 bytes readable) per RFC 3629: no overlong forms,
@@ -37,12 +38,12 @@ inline utf8_step decode_utf8(const unsigned char* p, std::size_t avail) noexcept
     if (b0 == 0xF0) lo = 0x90;  // no overlong forms
     if (b0 == 0xF4) hi = 0x8F;  // nothing above U+10FFFF
   } else {
-    return {replacement_code_point, 1};  // a continuation byte, C0, C1 or F5..FF
+    return {replacement_code_point, 1, false};  // a continuation byte, C0, C1 or F5..FF
   }
   for (std::size_t k = 1; k <= need; ++k) {
     // Only the second byte has a narrowed range; later ones are any continuation byte.
     const unsigned char min = k == 1 ? lo : 0x80, max = k == 1 ? hi : 0xBF;
-    if (k >= avail || p[k] < min || p[k] > max) return {replacement_code_point, k};
+    if (k >= avail || p[k] < min || p[k] > max) return {replacement_code_point, k, false};
     cp = (cp << 6) | (p[k] & 0x3Fu);
   }
   return {cp, need + 1};
