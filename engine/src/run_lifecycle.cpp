@@ -285,8 +285,10 @@ task_status registry_state::finish(run_record& record, task_status requested, st
 
   if (provider_state* p = record.provider) {
     if (status == task_status::successful) {
+      // Truncated toward zero, not floored: the value converts back to wall_time without
+      // overflowing even for a finish at wall_time::min() (a broken or manual clock).
       p->last_success_us.store(
-          std::chrono::floor<std::chrono::microseconds>(record.finish_wall.time_since_epoch()).count(),
+          std::chrono::duration_cast<std::chrono::microseconds>(record.finish_wall.time_since_epoch()).count(),
           std::memory_order_release);
     }
     p->last_outcome.store(static_cast<int>(outcome_of(status, levels)), std::memory_order_release);

@@ -242,6 +242,19 @@ TEST(Provider, LastSuccessfulSyncOutlivesTheRecord) {
   EXPECT_TRUE(st->last_successful_sync);
 }
 
+// A clock at the very start of wall_time's range: the last successful sync is kept in
+// microseconds and must convert back without overflowing (UBSan reports it under the asan preset).
+TEST(Provider, LastSuccessfulSyncAtTheStartOfTimeConvertsBack) {
+  engine_fixture f;
+  f.clock->set_wall(wall_time::min());
+  f.reg.register_provider("scim", 3, "Acme SCIM");
+  f.reg.start(f.reg.sync_spec("scim", 3)).finish(task_status::successful);
+  const auto st = f.reg.sync_status("scim", 3);
+  ASSERT_TRUE(st->last_successful_sync);
+  EXPECT_GE(*st->last_successful_sync, wall_time::min());
+  EXPECT_LT(*st->last_successful_sync - wall_time::min(), std::chrono::microseconds{1});
+}
+
 // Regression (R10, P3): a spec naming a provider's task and uid without `.provider` took the
 // plain path: it ran beside the lock holder and never updated last_sync_status.
 TEST(Provider, ASpecNamingTheProvidersTaskWithoutTheProviderIsItsSync) {
