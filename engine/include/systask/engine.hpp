@@ -7,9 +7,11 @@
 #include <systask/engine/enums.hpp>
 #include <systask/engine/errc.hpp>
 #include <systask/engine/limits.hpp>
+#include <systask/engine/observer.hpp>
 #include <systask/engine/options.hpp>
 #include <systask/engine/record.hpp>
 #include <systask/engine/registry.hpp>
 #include <systask/engine/render.hpp>
 #include <systask/engine/run.hpp>
+#include <systask/engine/store.hpp>
 #include <systask/engine/version.hpp>
