@@ -13,6 +13,7 @@
 #include <atomic>
 #include <cstdlib>
 #include <new>
+#include <vector>
 
 namespace {
 std::atomic<std::int64_t> live_bytes{0};
@@ -82,6 +83,48 @@ void BM_memory_per_message(benchmark::State& state) {
   state.counters["target_bytes"] = 1.5 * json + 64;
 }
 BENCHMARK(BM_memory_per_message)->Arg(64)->Arg(1000)->Arg(4096)->ArgName("messages")->Iterations(1);
+
+// Bytes a finished run holds, all in: its frozen record (texts and packed messages in one
+// buffer), and its share of the task view, the uuid index and the expiry heap. Measured over
+// 1,000 runs of one task key (created first, so its entry is not counted), once the handles
+// are gone and the strand has taken the expiry deadlines. The `with_live_record` figure keeps
+// every handle alive, so the live record (ring and its first chunk of slots) stays next to the
+// frozen one: roughly what a finished run held before finished runs were frozen, plus the
+// frozen record.
+void BM_finished_run_bytes(benchmark::State& state) {
+  const int messages = static_cast<int>(state.range(0));
+  constexpr int runs = 1000;
+  double frozen = 0, with_handles = 0;
+  for (auto _ : state) {
+    for (const bool keep_handles : {false, true}) {
+      boost::asio::io_context io;
+      systask::task_options o;
+      o.history_depth = runs;
+      systask::registry reg(io, systask::registry_options{o});
+      reg.start({.name = "finished"}).finish(systask::task_status::successful);
+      io.poll();
+      std::vector<systask::run> handles;
+      handles.reserve(runs);
+      const std::int64_t before = live_bytes.load();
+      for (int i = 0; i < runs; ++i) {
+        systask::run r = reg.start({.name = "finished", .description = "Run full sync for provider \"Acme\""});
+        for (int m = 0; m < messages; ++m) {
+          const auto s = sb::sample_message({}, m);
+          r.log(systask::log_level::warning, s.logger, s.event, {{"obj", s.attributes.at("obj")}, {"attempt", 3}});
+        }
+        r.finish(systask::task_status::successful);
+        if (keep_handles) handles.push_back(std::move(r));
+      }
+      io.restart();
+      io.poll();
+      const std::int64_t held = live_bytes.load() - before;  // the handles' vector was reserved before
+      (keep_handles ? with_handles : frozen) = static_cast<double>(held) / runs;
+    }
+  }
+  state.counters["bytes_per_finished_run"] = frozen;
+  state.counters["bytes_per_finished_run_with_live_record"] = with_handles;
+}
+BENCHMARK(BM_finished_run_bytes)->Arg(1)->Arg(10)->Arg(100)->ArgName("messages")->Iterations(1);
 
 // Resident memory across a churn of runs with a short retention, reclaimed by the registry.
 void BM_memory_churn(benchmark::State& state) {
