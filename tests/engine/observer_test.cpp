@@ -121,7 +121,7 @@ TEST(Observers, DeliveredPlusDroppedEqualsProducedPerKindWithASlowObserver) {
     std::atomic<int> inside{0};
     std::atomic<int> overlaps{0};
     std::atomic<std::uint64_t> started{0}, finished{0}, dropped_started{0}, dropped_finished{0};
-    std::atomic<std::uint64_t> finished_before_started{0};
+    std::atomic<std::uint64_t> finished_before_started{0}, finished_twice{0};
     std::mutex mutex;
     std::map<std::string, int> seen;  // uuid -> 1 started, 2 finished
     void busy() {
@@ -138,7 +138,9 @@ TEST(Observers, DeliveredPlusDroppedEqualsProducedPerKindWithASlowObserver) {
       enter();
       {
         std::lock_guard lock(mutex);
-        seen[std::string(r.uuid())] = 1;
+        int& state = seen[std::string(r.uuid())];
+        if (state == 2) finished_before_started.fetch_add(1);
+        state = 1;
       }
       busy();
       started.fetch_add(1);
@@ -148,9 +150,9 @@ TEST(Observers, DeliveredPlusDroppedEqualsProducedPerKindWithASlowObserver) {
       enter();
       {
         std::lock_guard lock(mutex);
-        auto it = seen.find(std::string(r.uuid()));
-        if (it != seen.end() && it->second == 2) finished_before_started.fetch_add(1);
-        seen[std::string(r.uuid())] = 2;
+        int& state = seen[std::string(r.uuid())];
+        if (state == 2) finished_twice.fetch_add(1);
+        state = 2;
       }
       busy();
       finished.fetch_add(1);
@@ -200,6 +202,7 @@ TEST(Observers, DeliveredPlusDroppedEqualsProducedPerKindWithASlowObserver) {
   EXPECT_GT(obs->started.load() + obs->finished.load(), 0u);
   EXPECT_EQ(obs->overlaps.load(), 0) << "observer calls overlapped: not on one strand";
   EXPECT_EQ(obs->finished_before_started.load(), 0u);
+  EXPECT_EQ(obs->finished_twice.load(), 0u);
   std::printf("[ info     ] delivered %llu, dropped %llu of %llu events\n",
               static_cast<unsigned long long>(obs->started.load() + obs->finished.load()),
               static_cast<unsigned long long>(counted.total()), static_cast<unsigned long long>(2 * produced));
