@@ -207,8 +207,15 @@ std::size_t message_ring::visit(std::uint64_t from_ticket, visit_fn fn, void* co
 
   // Survivors: a slot still holding a message older than `lo` because the newer writer of
   // that slot gave way (see append). Rare; they are older than everything else, so they go first.
+  // While the run is open, a slot can also look like a survivor because its writer has taken
+  // ticket t but not yet claimed the slot; by the time the main pass reads the slot it may hold
+  // t. Each slot is shown at most once (the survivor, as read first), so a visit never gives
+  // more than the ring's capacity: message t is then missing from this visit, exactly as if the
+  // reader had met its writer mid-store. (A finish packs a closed ring whose late appender may
+  // be in that state: t then counts as dropped, see pack_ring.)
+  std::vector<std::size_t> survivor_slots;  // ring indexes of the survivors shown, sorted
   if (policy_ == overflow_policy::overwrite_oldest && head > cap && from_ticket < lo) {
-    std::vector<std::uint64_t> survivors;
+    std::vector<std::uint64_t> survivors;  // tickets, oldest first
     for (std::uint64_t t = lo; t < hi; ++t) {
       const slot* s = find_slot(t);
       if (!s) continue;
@@ -221,12 +228,17 @@ std::size_t message_ring::visit(std::uint64_t from_ticket, visit_fn fn, void* co
     for (std::uint64_t t : survivors) {
       const slot* s = find_slot(t);
       if (s && read_slot(*s, buf, &len) == t) {
+        survivor_slots.push_back(t & mask_);
         fn(context, t, {buf, len});
         ++visited;
       }
     }
+    std::sort(survivor_slots.begin(), survivor_slots.end());
   }
   for (std::uint64_t t = std::max(lo, from_ticket); t < hi; ++t) {
+    if (!survivor_slots.empty() && std::binary_search(survivor_slots.begin(), survivor_slots.end(), t & mask_)) {
+      continue;
+    }
     const slot* s = find_slot(t);
     if (s && read_slot(*s, buf, &len) == t) {
       fn(context, t, {buf, len});

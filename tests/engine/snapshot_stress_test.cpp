@@ -68,11 +68,19 @@ TEST(SnapshotStress, ReadersAlwaysSeeWholeRunsAndWholeMessages) {
             // dropped and shown as one marker message.
             if (t.messages_appended() != pages || t.messages_dropped() != pages - ring_size ||
                 shown != ring_size + 1) {
-              wrong_count.fetch_add(1);
+              if (wrong_count.fetch_add(1) == 0) {
+                ADD_FAILURE() << "finished run " << t.name() << " status " << static_cast<int>(t.status())
+                              << ": appended " << t.messages_appended() << ", dropped " << t.messages_dropped()
+                              << ", shown " << shown << "; expected " << pages << ", " << pages - ring_size
+                              << ", " << ring_size + 1 << "\n" << msgs.substr(0, 600);
+              }
             }
             finished_checked.fetch_add(1);
           } else if (t.messages_appended() > pages || shown > std::min(t.messages_appended(), ring_size) + 1) {
-            wrong_count.fetch_add(1);
+            if (wrong_count.fetch_add(1) == 0) {
+              ADD_FAILURE() << "running run " << t.name() << ": appended " << t.messages_appended() << ", shown "
+                            << shown;
+            }
           }
         }
         snapshots.fetch_add(1);
