@@ -3,6 +3,9 @@
 #include <systask/engine/render.hpp>
 
 #include <charconv>
+#include <chrono>
+#include <initializer_list>
+#include <utility>
 #include <string>
 
 namespace systask::api {
@@ -45,6 +48,25 @@ void labels(std::string& out, const task_counters& c, std::string_view extra_key
     out += '"';
   }
   out += '}';
+}
+
+// {k1="v1",k2="v2"} for label pairs whose values are escaped.
+void label_set(std::string& out, std::initializer_list<std::pair<std::string_view, std::string_view>> pairs) {
+  out += '{';
+  bool first = true;
+  for (const auto& [k, v] : pairs) {
+    if (!first) out += ',';
+    first = false;
+    out += k;
+    out += "=\"";
+    append_escaped_label(out, v);
+    out += '"';
+  }
+  out += '}';
+}
+
+double seconds_since_epoch(wall_time t) {
+  return std::chrono::duration<double>(t.time_since_epoch()).count();
 }
 
 void number(std::string& out, double v) {
@@ -129,6 +151,83 @@ std::string render_metrics(const registry& reg) {
       out += ' ';
       number(out, c.*m.field);
       out += '\n';
+    }
+  }
+
+  // Batch-job metrics (issue 13): messages by level, last success per task key, provider syncs.
+  header(out, "systask_messages_total", "counter",
+         "Messages of finished runs by level, tallied when each run finishes (retained messages only).");
+  for (const auto& c : all) {
+    for (std::size_t l = 0; l < c.messages_by_level.size(); ++l) {
+      out += "systask_messages_total";
+      labels(out, c, "level", to_string(static_cast<log_level>(l)));
+      out += ' ';
+      number(out, c.messages_by_level[l]);
+      out += '\n';
+    }
+  }
+  header(out, "systask_last_success_timestamp_seconds", "gauge",
+         "Finish time of the task's last successful run (Unix seconds), kept after its record expires.");
+  for (const auto& c : all) {
+    if (!c.last_success) continue;
+    out += "systask_last_success_timestamp_seconds";
+    labels(out, c);
+    out += ' ';
+    number(out, seconds_since_epoch(*c.last_success));
+    out += '\n';
+  }
+  const auto providers = reg.providers();
+  header(out, "systask_provider_sync_running", "gauge", "1 while a sync of the provider holds its sync lock, else 0.");
+  for (const auto& p : providers) {
+    out += "systask_provider_sync_running";
+    const std::string id = std::to_string(p.provider.id);
+    label_set(out, {{"kind", p.provider.kind}, {"id", id}});
+    out += p.sync_running ? " 1\n" : " 0\n";
+  }
+
+  // Stores (registry::attach_store), one label set per backend.
+  const auto stores = reg.store_stats();
+  if (!stores.empty()) {
+    const struct {
+      const char* name;
+      const char* type;
+      const char* help;
+      std::uint64_t store_stats::*field;
+    } store_counts[] = {
+        {"systask_store_pending_runs", "gauge", "Finished runs waiting to be written to the store.", &store_stats::pending},
+        {"systask_store_written_runs_total", "counter", "Finished runs written to the store.", &store_stats::written},
+        {"systask_store_dropped_runs_total", "counter", "Finished runs that will never be written to the store.",
+         &store_stats::dropped},
+        {"systask_store_write_errors_total", "counter", "Failed write attempts of the store.", &store_stats::write_errors},
+    };
+    for (const auto& m : store_counts) {
+      header(out, m.name, m.type, m.help);
+      for (const auto& st : stores) {
+        out += m.name;
+        label_set(out, {{"backend", st.backend}});
+        out += ' ';
+        number(out, st.*m.field);
+        out += '\n';
+      }
+    }
+    header(out, "systask_store_last_success_timestamp_seconds", "gauge",
+           "When a write to the store last succeeded (Unix seconds).");
+    for (const auto& st : stores) {
+      if (!st.last_success) continue;
+      out += "systask_store_last_success_timestamp_seconds";
+      label_set(out, {{"backend", st.backend}});
+      out += ' ';
+      number(out, seconds_since_epoch(*st.last_success));
+      out += '\n';
+    }
+    header(out, "systask_store_state", "gauge", "The store's state: 1 for the current one, 0 for the others.");
+    for (const auto& st : stores) {
+      for (std::size_t i = 0; i < systask::detail::enum_names<store_state>.size(); ++i) {
+        const auto state = static_cast<store_state>(i);
+        out += "systask_store_state";
+        label_set(out, {{"backend", st.backend}, {"state", to_string(state)}});
+        out += st.state == state ? " 1\n" : " 0\n";
+      }
     }
   }
   return out;

@@ -33,6 +33,27 @@ void registry_state::schedule_expiry(task_entry& entry, wall_time when) noexcept
   });
 }
 
+void registry_state::schedule_expiries(std::vector<deadline> due) {
+  if (due.empty()) return;
+  auto batch = std::make_shared<std::vector<deadline>>(std::move(due));
+  with_executor([&](strand_type& strand, const registry::executor_type&) {
+    boost::asio::post(strand, [self = shared_from_this(), batch] {
+      if (self->stopped_) return;
+      wall_time earliest = wall_time::max();
+      for (const deadline& d : *batch) {
+        try {
+          self->deadlines_.push(d);
+        } catch (...) {
+          self->report_background_error("expiry: a deadline could not be queued", std::current_exception());
+          break;
+        }
+        earliest = std::min(earliest, d.when);
+      }
+      if (earliest < self->armed_for_ || self->armed_for_ <= self->clock.wall_now()) self->arm_timer();
+    });
+  });
+}
+
 void registry_state::arm_timer(std::chrono::nanoseconds min_wait) noexcept {
   cancel_timer();
   armed_for_ = wall_time::max();
@@ -72,6 +93,7 @@ void registry_state::reclaim_expired_now() noexcept {
     }
   }
   arm_timer();
+  deliver_expired(now);
 }
 
 void registry_state::drop_expired(task_entry& entry, wall_time now) {
@@ -82,7 +104,9 @@ void registry_state::drop_expired(task_entry& entry, wall_time now) {
     const auto expired = static_cast<std::size_t>(
         std::count_if(next.finished.begin(), next.finished.end(), [&](const auto& r) { return r->expired_at(now); }));
     if (expired == 0 && change.moved == 0) return std::nullopt;
-    change.removed += expired;
+    for (const auto& r : next.finished) {
+      if (r->expired_at(now)) change.removed.push_back(r);
+    }
     std::erase_if(next.finished, [&](const auto& r) { return r->expired_at(now); });
     return next;
   });

@@ -5,11 +5,13 @@
 #include <systask/engine/limits.hpp>
 
 #include <algorithm>
+#include <bit>
 #include <charconv>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <stdexcept>
 
 namespace systask {
 
@@ -119,6 +121,11 @@ std::size_t put_literal(char* out, std::string_view s) noexcept {
 
 }  // namespace
 
+// The compact form is a storage format (render.hpp, compact_message_format_version): its
+// integers are written in host byte order, which is little-endian on every platform systask is
+// built for. A big-endian port must convert here and in expand_message.
+static_assert(std::endian::native == std::endian::little, "the compact message format is little-endian");
+
 std::size_t render_compact(char* out, wall_time timestamp, log_level level, std::string_view logger,
                            std::string_view event, attributes attrs) noexcept {
   const std::int64_t us = std::chrono::floor<std::chrono::microseconds>(timestamp.time_since_epoch()).count();
@@ -190,7 +197,168 @@ void expand_message(std::string& out, const char* stored, std::size_t length) {
   *p = '}';
 }
 
+namespace {
+
+// Checks JSON text as the compact form's attributes hold it (RFC 8259 grammar, strings in
+// valid UTF-8, nesting bounded), so that a message read back from a store can never make a
+// served body invalid JSON. Recursive descent over a buffer; no allocation.
+class json_checker {
+ public:
+  explicit json_checker(std::string_view text) noexcept : p_(text.data()), end_(text.data() + text.size()) {}
+
+  bool whole_object() noexcept {
+    if (!object(0)) return false;
+    return p_ == end_;
+  }
+
+ private:
+  // The engine writes at most limits::attribute_depth levels; anything much deeper is not ours.
+  static constexpr int max_depth = 64;
+
+  bool value(int depth) noexcept {
+    if (p_ == end_) return false;
+    switch (*p_) {
+      case '{': return object(depth);
+      case '[': return array(depth);
+      case '"': return string();
+      case 't': return literal("true");
+      case 'f': return literal("false");
+      case 'n': return literal("null");
+      default: return number();
+    }
+  }
+
+  bool object(int depth) noexcept {
+    if (depth >= max_depth || p_ == end_ || *p_ != '{') return false;
+    ++p_;
+    if (p_ != end_ && *p_ == '}') return ++p_, true;
+    for (;;) {
+      if (!string() || p_ == end_ || *p_++ != ':' || !value(depth + 1) || p_ == end_) return false;
+      const char c = *p_++;
+      if (c == '}') return true;
+      if (c != ',') return false;
+    }
+  }
+
+  bool array(int depth) noexcept {
+    if (depth >= max_depth) return false;
+    ++p_;
+    if (p_ != end_ && *p_ == ']') return ++p_, true;
+    for (;;) {
+      if (!value(depth + 1) || p_ == end_) return false;
+      const char c = *p_++;
+      if (c == ']') return true;
+      if (c != ',') return false;
+    }
+  }
+
+  bool string() noexcept {
+    if (p_ == end_ || *p_ != '"') return false;
+    const char* const begin = ++p_;
+    while (p_ != end_ && *p_ != '"') {
+      if (*p_ == '\\') ++p_;  // the escape's character is checked below
+      if (p_ != end_) ++p_;
+    }
+    if (p_ == end_) return false;
+    const bool ok = compact_text_ok({begin, static_cast<std::size_t>(p_ - begin)});
+    ++p_;
+    return ok;
+  }
+
+  bool literal(std::string_view word) noexcept {
+    if (static_cast<std::size_t>(end_ - p_) < word.size() || std::string_view(p_, word.size()) != word) return false;
+    p_ += word.size();
+    return true;
+  }
+
+  bool number() noexcept {
+    auto digits = [&] {
+      const char* start = p_;
+      while (p_ != end_ && *p_ >= '0' && *p_ <= '9') ++p_;
+      return p_ != start;
+    };
+    if (p_ != end_ && *p_ == '-') ++p_;
+    if (p_ == end_) return false;
+    if (*p_ == '0') {
+      ++p_;
+    } else if (!digits()) {
+      return false;
+    }
+    if (p_ != end_ && *p_ == '.') {
+      ++p_;
+      if (!digits()) return false;
+    }
+    if (p_ != end_ && (*p_ == 'e' || *p_ == 'E')) {
+      ++p_;
+      if (p_ != end_ && (*p_ == '+' || *p_ == '-')) ++p_;
+      if (!digits()) return false;
+    }
+    return true;
+  }
+
+ public:
+  // The inside of a JSON string: valid UTF-8, no raw control character or quote, and only
+  // JSON's escapes.
+  static bool compact_text_ok(std::string_view s) noexcept {
+    if (!is_valid_utf8(s)) return false;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+      const auto c = static_cast<unsigned char>(s[i]);
+      if (c < 0x20 || c == '"') return false;
+      if (c != '\\') continue;
+      if (++i == s.size()) return false;
+      switch (s[i]) {
+        case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r': case 't': break;
+        case 'u':
+          if (i + 4 >= s.size()) return false;
+          for (int k = 1; k <= 4; ++k) {
+            const char h = s[i + static_cast<std::size_t>(k)];
+            if (!((h >= '0' && h <= '9') || (h >= 'a' && h <= 'f') || (h >= 'A' && h <= 'F'))) return false;
+          }
+          i += 4;
+          break;
+        default: return false;
+      }
+    }
+    return true;
+  }
+
+ private:
+  const char* p_;
+  const char* end_;
+};
+
+}  // namespace
+
 }  // namespace detail
+
+std::string_view compact_message_error(std::string_view compact) noexcept {
+  using detail::compact_header_bytes;
+  if (compact.size() < compact_header_bytes) return "shorter than the 13-byte header";
+  if (compact.size() > limits::message_bytes) return "longer than limits::message_bytes";
+  const auto level = static_cast<unsigned char>(compact[detail::compact_level_offset]);
+  if (level >= detail::enum_names<log_level>.size()) return "not a log level";
+  std::uint16_t logger_len = 0, event_len = 0;
+  std::memcpy(&logger_len, compact.data() + 9, 2);
+  std::memcpy(&event_len, compact.data() + 11, 2);
+  if (logger_len > limits::logger_bytes) return "the logger is longer than limits::logger_bytes";
+  if (event_len > limits::event_bytes) return "the event is longer than limits::event_bytes";
+  if (compact_header_bytes + std::size_t{logger_len} + event_len > compact.size()) {
+    return "the logger and event lengths run past the end";
+  }
+  const std::string_view logger = compact.substr(compact_header_bytes, logger_len);
+  const std::string_view event = compact.substr(compact_header_bytes + logger_len, event_len);
+  const std::string_view attrs = compact.substr(compact_header_bytes + logger_len + event_len);
+  if (!detail::json_checker::compact_text_ok(logger)) return "the logger is not escaped JSON text in UTF-8";
+  if (!detail::json_checker::compact_text_ok(event)) return "the event is not escaped JSON text in UTF-8";
+  if (!detail::json_checker(attrs).whole_object()) return "the attributes are not one JSON object";
+  return {};
+}
+
+void expand_compact_message(std::string& out, std::string_view compact) {
+  const std::string_view error = compact_message_error(compact);
+  if (!error.empty()) throw std::invalid_argument("systask: not a compact message: " + std::string(error));
+  detail::expand_message(out, compact.data(), compact.size());
+}
 
 std::string render_log_event(wall_time timestamp, log_level level, std::string_view logger, std::string_view event,
                              attributes attrs) {

@@ -193,59 +193,80 @@ std::uint64_t message_ring::read_slot(const slot& s, char* buf, std::size_t* len
   return ticket_of(seq);
 }
 
-std::size_t message_ring::copy_to(std::string& out, bool comma_first, expand_fn expand) const {
+std::size_t message_ring::visit(std::uint64_t from_ticket, visit_fn fn, void* context) const {
   const std::uint64_t head = appended();
   const std::uint64_t cap = mask_ + 1;
   // drop_newest keeps tickets [0, capacity); overwrite_oldest keeps the last `capacity` tickets.
   const bool keep_first = policy_ == overflow_policy::drop_newest;
   const std::uint64_t lo = keep_first || head <= cap ? 0 : head - cap;
   const std::uint64_t hi = keep_first ? std::min(head, cap) : head;
-  // A reader's scratch: one message, copied out of the slot before the sequence re-check.
-  thread_local char buf_storage[limits::message_bytes + 8];
-  char* const buf = buf_storage;
-  std::size_t written = 0, len = 0;
-  auto emit = [&](std::size_t n) {
-    if (written > 0 || comma_first) out.push_back(',');
-    if (expand) {
-      expand(out, buf, n);
-    } else {
-      out.append(buf, n);
-    }
-    ++written;
-  };
+  // One message, copied out of the slot before the sequence re-check. On the stack, not per
+  // thread: `fn` may visit another ring from inside the call.
+  char buf[limits::message_bytes + 8];
+  std::size_t visited = 0, len = 0;
 
   // Survivors: a slot still holding a message older than `lo` because the newer writer of
   // that slot gave way (see append). Rare; they are older than everything else, so they go first.
   // While the run is open, a slot can also look like a survivor because its writer has taken
   // ticket t but not yet claimed the slot; by the time the main pass reads the slot it may hold
-  // t. Each slot is shown at most once (the survivor, as read first), so a snapshot never shows
-  // more than the ring's capacity: message t is then missing from this snapshot, exactly as if
-  // the reader had met its writer mid-store.
-  std::vector<std::uint64_t> survivors;       // tickets, oldest first
-  std::vector<std::size_t> survivor_slots;    // ring indexes of the survivors shown, sorted
-  if (policy_ == overflow_policy::overwrite_oldest && head > cap) {
+  // t. Each slot is shown at most once (the survivor, as read first), so a visit never gives
+  // more than the ring's capacity: message t is then missing from this visit, exactly as if the
+  // reader had met its writer mid-store. (A finish packs a closed ring whose late appender may
+  // be in that state: t then counts as dropped, see pack_ring.)
+  std::vector<std::size_t> survivor_slots;  // ring indexes of the survivors shown, sorted
+  if (policy_ == overflow_policy::overwrite_oldest && head > cap && from_ticket < lo) {
+    std::vector<std::uint64_t> survivors;  // tickets, oldest first
     for (std::uint64_t t = lo; t < hi; ++t) {
       const slot* s = find_slot(t);
       if (!s) continue;
       const std::uint64_t seq = s->seq.load(std::memory_order_acquire);
-      if (seq != 0 && !(seq & writing_bit) && ticket_of(seq) < lo) survivors.push_back(ticket_of(seq));
+      if (seq != 0 && !(seq & writing_bit) && ticket_of(seq) < lo && ticket_of(seq) >= from_ticket) {
+        survivors.push_back(ticket_of(seq));
+      }
     }
     std::sort(survivors.begin(), survivors.end());
     for (std::uint64_t t : survivors) {
       const slot* s = find_slot(t);
       if (s && read_slot(*s, buf, &len) == t) {
-        emit(len);
         survivor_slots.push_back(t & mask_);
+        fn(context, t, {buf, len});
+        ++visited;
       }
     }
     std::sort(survivor_slots.begin(), survivor_slots.end());
   }
-  for (std::uint64_t t = lo; t < hi; ++t) {
-    if (!survivor_slots.empty() && std::binary_search(survivor_slots.begin(), survivor_slots.end(), t & mask_)) continue;
+  for (std::uint64_t t = std::max(lo, from_ticket); t < hi; ++t) {
+    if (!survivor_slots.empty() && std::binary_search(survivor_slots.begin(), survivor_slots.end(), t & mask_)) {
+      continue;
+    }
     const slot* s = find_slot(t);
-    if (s && read_slot(*s, buf, &len) == t) emit(len);
+    if (s && read_slot(*s, buf, &len) == t) {
+      fn(context, t, {buf, len});
+      ++visited;
+    }
   }
-  return written;
+  return visited;
+}
+
+std::size_t message_ring::copy_to(std::string& out, bool comma_first, expand_fn expand) const {
+  struct sink {
+    std::string& out;
+    bool comma;
+    expand_fn expand;
+  } s{out, comma_first, expand};
+  return visit(
+      0,
+      [](void* c, std::uint64_t, std::string_view stored) {
+        auto& k = *static_cast<sink*>(c);
+        if (k.comma) k.out.push_back(',');
+        k.comma = true;
+        if (k.expand) {
+          k.expand(k.out, stored.data(), stored.size());
+        } else {
+          k.out.append(stored);
+        }
+      },
+      &s);
 }
 
 }  // namespace systask::detail

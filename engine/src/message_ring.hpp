@@ -71,6 +71,16 @@ class message_ring {
   /// Any thread; never blocks writers.
   std::size_t copy_to(std::string& out, bool comma_first, expand_fn expand = nullptr) const;
 
+  /// Called with one retained message: its ticket (the run's sequence number), and its stored
+  /// bytes, valid during the call only.
+  using visit_fn = void (*)(void* context, std::uint64_t ticket, std::string_view stored);
+
+  /// Calls `fn` for every retained message whose ticket is >= `from_ticket`, in ticket order
+  /// (which is append order per writer). A message being written during the visit is skipped.
+  /// Returns how many it visited. Any thread; never blocks writers; exceptions from `fn`
+  /// propagate. Uses about 9 KiB of stack (one message's scratch copy).
+  std::size_t visit(std::uint64_t from_ticket, visit_fn fn, void* context) const;
+
  private:
   struct slot;
   static constexpr std::uint64_t closed_bit = 1ull << 63;

@@ -1,15 +1,12 @@
 #include <systask/engine/record.hpp>
 
-#include "render_buffer.hpp"
 #include "run_record.hpp"
-
-#include <systask/engine/render.hpp>
 
 #include <algorithm>
 
 namespace systask {
 
-task_record::task_record(std::shared_ptr<const detail::run_record> record, wall_time now_wall,
+task_record::task_record(std::shared_ptr<const detail::record_core> record, wall_time now_wall,
                          mono_time now_mono) noexcept
     : record_(std::move(record)), running_(!record_->is_finished()) {
   if (running_) {
@@ -34,31 +31,19 @@ double task_record::duration() const noexcept { return duration_; }
 task_status task_record::status() const noexcept { return status_; }
 std::optional<wall_time> task_record::expires() const noexcept { return expires_; }
 bool task_record::prefilled() const noexcept { return record_->prefilled; }
-std::uint64_t task_record::messages_appended() const noexcept { return record_->ring.appended(); }
-std::uint64_t task_record::messages_dropped() const noexcept { return record_->ring.dropped(); }
+overflow_policy task_record::overflow() const noexcept { return record_->overflow; }
+std::uint64_t task_record::messages_appended() const noexcept { return record_->appended(); }
+std::uint64_t task_record::messages_dropped() const noexcept { return record_->dropped(); }
 
-void task_record::write_messages_json(std::string& out) const {
-  const detail::message_ring& ring = record_->ring;
-  const std::uint64_t dropped = ring.dropped();
-  // The loss marker stands where the gap is: before the oldest kept message when the oldest
-  // were overwritten, after the newest when the newest were refused.
-  auto marker = [&](wall_time at) {
-    const std::string event = std::to_string(dropped) + (dropped == 1 ? " message was dropped" : " messages were dropped");
-    const attribute attrs[] = {{"dropped", dropped}};
-    out += render_log_event(at, log_level::warning, "systask", event, attributes{attrs});
-  };
-  out.push_back('[');
-  if (dropped > 0 && ring.policy() == overflow_policy::overwrite_oldest) {
-    marker(record_->start_wall);
-    ring.copy_to(out, true, detail::expand_message);
-  } else {
-    const std::size_t n = ring.copy_to(out, false, detail::expand_message);
-    if (dropped > 0) {
-      if (n > 0) out.push_back(',');
-      marker(finish_);
-    }
-  }
-  out.push_back(']');
+std::optional<provider_ref> task_record::provider() const {
+  if (record_->provider_kind.empty()) return std::nullopt;
+  return provider_ref{std::string(record_->provider_kind), record_->provider_id};
+}
+
+void task_record::write_messages_json(std::string& out) const { record_->write_messages_json(out, finish_); }
+
+std::size_t task_record::visit_messages(std::uint64_t from_seq, visit_fn fn, void* context) const {
+  return record_->visit(from_seq, fn, context);
 }
 
 }  // namespace systask

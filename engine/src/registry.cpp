@@ -16,6 +16,7 @@
 namespace systask {
 
 using detail::entry_pin;
+using detail::record_core;
 using detail::registry_state;
 using detail::run_record;
 using detail::task_entry;
@@ -113,17 +114,9 @@ namespace {
 // Copies the records of one entry out of its current view; the caller builds task_records
 // after the pin is released, so the pin is held only for a few pointer copies.
 struct entry_copy {
-  std::vector<std::shared_ptr<const run_record>> running, finished;
+  std::vector<std::shared_ptr<const run_record>> running;
+  std::vector<std::shared_ptr<const record_core>> finished;
 };
-
-// Messages a run holds now. `dropped` is read first: a drop is counted only after its message
-// was accepted, so appended >= dropped from then on and the difference never wraps. Appends
-// between the two loads make it an overestimate; a ring never holds more than its capacity.
-std::uint64_t retained_messages_of(const run_record& r) noexcept {
-  const std::uint64_t dropped = r.ring.dropped();
-  const std::uint64_t appended = r.ring.appended();
-  return std::min<std::uint64_t>(appended > dropped ? appended - dropped : 0, r.ring.capacity());
-}
 
 entry_copy copy_entry(task_entry& e) {
   entry_copy c;
@@ -197,20 +190,33 @@ std::vector<task_record> registry::list_tasks() const {
 }
 
 std::optional<task_record> registry::find_task(std::string_view uuid) const {
-  std::optional<task_record> found;
+  task_entry* e = state_->uuids.find(uuid);
+  if (!e) return std::nullopt;
   const wall_time now = state_->clock.wall_now();
   const mono_time mono = state_->clock.mono_now();
-  state_->tasks.for_each([&](task_entry& e) {
-    if (found) return;
-    const entry_copy c = copy_entry(e);
-    for (const auto& r : c.running) {
-      if (r->uuid == uuid) return void(found.emplace(task_record(r, now, mono)));
+  // Only the entry's records: pinned, the pointer of the one that matches copied out (no
+  // allocation, so this never throws).
+  std::shared_ptr<const record_core> found;
+  {
+    entry_pin pin(*e);
+    const auto& v = pin.view();
+    for (const auto& r : v.running) {
+      if (r->uuid == uuid) {
+        found = r;
+        break;
+      }
     }
-    for (const auto& r : c.finished) {
-      if (r->uuid == uuid && !r->expired_at(now)) return void(found.emplace(task_record(r, now, mono)));
+    if (!found) {
+      for (const auto& r : v.finished) {
+        if (r->uuid == uuid && !r->expired_at(now)) {
+          found = r;
+          break;
+        }
+      }
     }
-  });
-  return found;
+  }
+  if (!found) return std::nullopt;
+  return task_record(std::move(found), now, mono);
 }
 
 std::vector<task_counters> registry::counters() const {
@@ -238,15 +244,40 @@ std::vector<task_counters> registry::counters() const {
       const int phase = r->phase.load(std::memory_order_acquire);
       if (phase != run_record::finished) ++c.running;
       if (phase == run_record::running) dropped += r->ring.dropped();
-      c.retained_messages += retained_messages_of(*r);
+      c.retained_messages += r->retained();
     }
     for (const auto& r : copy.finished) {
       if (r->expired_at(now)) continue;
       ++c.retained_runs;
-      c.retained_messages += retained_messages_of(*r);
+      c.retained_messages += r->retained();
     }
     c.dropped_messages = e.report_dropped(dropped);
+    for (std::size_t l = 0; l < c.messages_by_level.size(); ++l) {
+      c.messages_by_level[l] = e.messages_by_level[l].load(std::memory_order_relaxed);
+    }
+    const std::int64_t success = e.last_success_us.load(std::memory_order_relaxed);
+    if (success != task_entry::no_success) c.last_success = wall_time{std::chrono::microseconds{success}};
     out.push_back(std::move(c));
+  });
+  return out;
+}
+
+std::vector<provider_summary> registry::providers() const {
+  std::vector<provider_summary> out;
+  state_->providers.for_each([&](detail::provider_state& p) {
+    provider_summary s;
+    s.provider = p.info;
+    {
+      entry_pin pin(*p.entry);
+      for (const auto& r : pin.view().running) {
+        if (registry_state::holds_lock(*r, &p)) s.sync_running = true;
+      }
+    }
+    const std::int64_t success = p.last_success_us.load(std::memory_order_acquire);
+    if (success != detail::provider_state::none) s.last_successful_sync = wall_time{std::chrono::microseconds{success}};
+    const int outcome = p.last_outcome.load(std::memory_order_acquire);
+    if (outcome >= 0) s.last_sync_status = static_cast<sync_outcome>(outcome);
+    out.push_back(std::move(s));
   });
   return out;
 }
@@ -269,8 +300,8 @@ bool registry::trigger(std::string_view name, std::string_view uid) {
   // Keep the description of the task's latest record, and its provider link if it has one.
   if (task_entry* e = state_->tasks.find(registry_state::task_key(name, uid))) {
     const entry_copy c = copy_entry(*e);
-    const run_record* latest = !c.running.empty() ? c.running.back().get()
-                               : !c.finished.empty() ? c.finished.front().get() : nullptr;
+    const record_core* latest = !c.running.empty() ? c.running.back().get()
+                                : !c.finished.empty() ? c.finished.front().get() : nullptr;
     if (latest) spec.description = latest->description;
     if (const detail::provider_state* p = e->provider.load(std::memory_order_acquire)) {
       spec.provider = provider_ref{p->info.kind, p->info.id};
@@ -307,6 +338,49 @@ void registry::reclaim_expired() {
 std::size_t registry::records_held() const { return state_->records_held.load(std::memory_order_relaxed); }
 std::uint64_t registry::background_errors() const noexcept {
   return state_->background_errors.load(std::memory_order_relaxed);
+}
+
+void registry::add_observer(std::shared_ptr<run_observer> observer) { state_->add_observer(std::move(observer)); }
+bool registry::remove_observer(const std::shared_ptr<run_observer>& observer) {
+  return state_->remove_observer(observer);
+}
+dropped_events registry::observer_events_dropped() const noexcept { return state_->observer_events_dropped(); }
+
+restore_report registry::restore(std::vector<run_image> runs, std::vector<provider_image> providers) {
+  return state_->restore(std::move(runs), std::move(providers));
+}
+
+void registry::attach_store(std::shared_ptr<const store_status_source> store) {
+  if (!store) throw std::invalid_argument("systask: attach_store needs a store");
+  const std::string backend = store->stats().backend;
+  std::lock_guard lock(state_->stores_mutex);
+  for (const auto& s : state_->stores) {
+    if (s == store) throw std::invalid_argument("systask: this store is attached already");
+    if (s->stats().backend == backend) {
+      throw std::invalid_argument("systask: a store with backend \"" + backend + "\" is attached already");
+    }
+  }
+  state_->stores.push_back(std::move(store));
+}
+
+bool registry::detach_store(const std::shared_ptr<const store_status_source>& store) {
+  std::lock_guard lock(state_->stores_mutex);
+  auto it = std::find(state_->stores.begin(), state_->stores.end(), store);
+  if (it == state_->stores.end()) return false;
+  state_->stores.erase(it);
+  return true;
+}
+
+std::vector<systask::store_stats> registry::store_stats() const {
+  std::vector<std::shared_ptr<const store_status_source>> stores;
+  {
+    std::lock_guard lock(state_->stores_mutex);
+    stores = state_->stores;
+  }
+  std::vector<systask::store_stats> out;
+  out.reserve(stores.size());
+  for (const auto& s : stores) out.push_back(s->stats());
+  return out;
 }
 
 }  // namespace systask

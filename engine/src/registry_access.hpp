@@ -24,6 +24,16 @@ struct registry_access {
     if (!t) return std::nullopt;
     return t->expiry() - std::chrono::steady_clock::now();
   }
+  /// A task_record of any record, live or frozen, as a read would take it now.
+  static task_record view_of(const registry& r, std::shared_ptr<const record_core> record) {
+    return task_record(std::move(record), r.state_->clock.wall_now(), r.state_->clock.mono_now());
+  }
+  /// Uuids in the registry's uuid index now.
+  static std::size_t indexed_uuids(const registry& r) noexcept { return r.state_->uuids.size(); }
+  /// Whether the observer event queue has been allocated.
+  static bool has_event_queue(const registry& r) noexcept {
+    return r.state_->events_.load(std::memory_order_acquire) != nullptr;
+  }
 };
 
 /// The record behind a run handle (null for an empty handle), for tests that must read a run's

@@ -1,8 +1,10 @@
 #pragma once
 
 #include "concurrent_index.hpp"
+#include "observer_queue.hpp"
 #include "pinned_view.hpp"
 #include "run_record.hpp"
+#include "uuid_index.hpp"
 
 #include <systask/engine/errc.hpp>
 #include <systask/engine/registry.hpp>
@@ -28,8 +30,8 @@ struct provider_state;
 /// The runs of one task key at one instant. Immutable once published; replaced whole
 /// (copy-on-write) by start, finish and expiry.
 struct task_view {
-  std::vector<std::shared_ptr<run_record>> running;   // in start order
-  std::vector<std::shared_ptr<run_record>> finished;  // newest first
+  std::vector<std::shared_ptr<run_record>> running;          // live records, in start order
+  std::vector<std::shared_ptr<const record_core>> finished;  // frozen records (see run_record::frozen), newest first
 };
 
 /// One task key (name, uid). Lives as long as the registry state.
@@ -62,6 +64,17 @@ struct task_entry {
   std::atomic<std::uint64_t> dropped_messages{0};
   // The largest dropped total reported so far, so that the reported counter never goes down.
   std::atomic<std::uint64_t> dropped_reported{0};
+  // Retained messages of finished runs by log_level, tallied when each is packed (finish).
+  std::atomic<std::uint64_t> messages_by_level[8]{};
+  // Finish of the last successful run (microseconds since the epoch), or `no_success`.
+  static constexpr std::int64_t no_success = INT64_MIN;
+  std::atomic<std::int64_t> last_success_us{no_success};
+  /// Raises last_success_us to `us` if it is later. Any thread; lock-free.
+  void note_success(std::int64_t us) noexcept {
+    std::int64_t prev = last_success_us.load(std::memory_order_relaxed);
+    while (prev < us && !last_success_us.compare_exchange_weak(prev, us, std::memory_order_relaxed)) {
+    }
+  }
 
   /// Reports `computed` (a dropped total that may lag the truth, never exceed it) as a value
   /// that never goes down. Any thread; lock-free.
@@ -77,9 +90,9 @@ struct task_entry {
 /// What a view update did to the records it moved or removed, for the registry's accounting
 /// once the update is installed (`registry_state::account`).
 struct view_change {
-  std::size_t moved = 0;             // finished runs moved out of `running`
-  std::size_t removed = 0;           // records that left the view
-  std::vector<wall_time> expiries;   // deadlines of the records moved into `finished`
+  std::size_t moved = 0;                                   // finished runs moved out of `running`
+  std::vector<std::shared_ptr<const record_core>> removed;  // records that left the view
+  std::vector<wall_time> expiries;                         // deadlines of the records moved into `finished`
 };
 
 /// The next view's lists built from `current`: every run in `running` whose phase is finished
@@ -133,6 +146,7 @@ class registry_state : public std::enable_shared_from_this<registry_state> {
 
   concurrent_index<task_entry> tasks;
   concurrent_index<provider_state> providers;
+  uuid_index uuids;  // run uuid -> its task entry (find_task)
 
   task_entry& entry_for(std::string_view name, std::string_view uid);
   provider_state* find_provider(std::string_view kind, std::int64_t id) const;
@@ -145,6 +159,9 @@ class registry_state : public std::enable_shared_from_this<registry_state> {
   run start(const run_spec& spec);
   void prefill(const run_spec& spec);
   task_status finish(run_record& record, task_status requested, std::string_view failure) noexcept;
+  restore_report restore(std::vector<run_image> runs, std::vector<provider_image> provider_images);
+  /// What stands for a finished run in the view: its frozen form, or the live record itself.
+  static std::shared_ptr<const record_core> standing_record(run_record& record) noexcept;
   /// Whether `r` holds its provider's sync lock (see provider_state).
   static bool holds_lock(const run_record& r, const provider_state* p) noexcept {
     return r.provider == p && !r.ring.closed();
@@ -162,12 +179,20 @@ class registry_state : public std::enable_shared_from_this<registry_state> {
   }
   /// Frees the entry's retired views if no reader is pinned; otherwise schedules a retry.
   void try_reclaim(task_entry& entry) noexcept;
-  /// The accounting of an installed view update: records held and expiry deadlines.
+  /// The accounting of an installed view update: records held, the uuid index and expiry
+  /// deadlines.
   void account(task_entry& entry, const view_change& change) noexcept;
 
   // Expiry, on the strand. Background work never throws into the host's io_context::run():
   // failures are caught and go to report_background_error.
   void schedule_expiry(task_entry& entry, wall_time when) noexcept;
+  struct deadline {
+    wall_time when;
+    task_entry* entry;
+    bool operator>(const deadline& o) const noexcept { return when > o.when; }
+  };
+  /// Many deadlines in one post (restore). Allocates; throws std::bad_alloc.
+  void schedule_expiries(std::vector<deadline> due);
   void reclaim_expired_now() noexcept;                  // strand only
   void drop_expired(task_entry& entry, wall_time now);  // strand only; throws std::bad_alloc
   void shutdown() noexcept;                             // strand only
@@ -186,6 +211,30 @@ class registry_state : public std::enable_shared_from_this<registry_state> {
   std::map<std::string, registry::runner, std::less<>> runners;
 
   std::atomic<std::uint64_t> records_held{0};
+
+  // Observers (observers.cpp). Start and finish call notify, which costs one relaxed load while
+  // no observer is attached.
+  enum class event_kind : unsigned char { started, finished };
+  struct observer_event {
+    event_kind kind = event_kind::started;
+    std::shared_ptr<const record_core> record;
+  };
+  bool observing() const noexcept { return observing_.load(std::memory_order_relaxed); }
+  /// Queues an event for the observers and makes sure a delivery is scheduled; counts it as
+  /// dropped when the queue is full. Any thread; lock-free; never allocates (but the post of a
+  /// delivery may). Call only when observing().
+  void enqueue_event(event_kind kind, std::shared_ptr<const record_core> record) noexcept;
+  void add_observer(std::shared_ptr<run_observer> observer);
+  bool remove_observer(const std::shared_ptr<run_observer>& observer);
+  dropped_events observer_events_dropped() const noexcept;
+  /// Delivers the queued events to the observers (at most `limit`), then pending drops. Strand only.
+  void deliver_events(std::size_t limit) noexcept;
+  /// Tells the observers of an expiry pass, after the events queued before it. Strand only.
+  void deliver_expired(wall_time now) noexcept;
+
+  // Stores whose status /metrics shows (attach_store); a mutex among store calls only.
+  mutable std::mutex stores_mutex;
+  std::vector<std::shared_ptr<const store_status_source>> stores;
 
   /// Counts a failure of background work and tells the host's hook (on the executor). Never
   /// throws: an exception from the hook is dropped.
@@ -228,6 +277,17 @@ class registry_state : public std::enable_shared_from_this<registry_state> {
   std::atomic<bool> strand_dropped_{false};  // one detach_executor resets strand_
   std::atomic<bool> registry_gone_{false};
 
+  void schedule_delivery() noexcept;
+  using observer_list = std::vector<std::shared_ptr<run_observer>>;
+  std::atomic<bool> observing_{false};  // some observer is attached
+  std::mutex observers_mutex_;          // add/remove, and the strand taking the list
+  std::shared_ptr<const observer_list> observers_;           // observers_mutex_
+  std::unique_ptr<mpsc_queue<observer_event>> event_queue_;  // made once, under observers_mutex_
+  std::atomic<mpsc_queue<observer_event>*> events_{nullptr};
+  std::atomic<bool> delivery_pending_{false};
+  std::atomic<std::uint64_t> events_dropped_[2]{};  // by event_kind
+  std::uint64_t drops_told_[2]{};                   // strand only: drops reported through on_dropped
+
   // Arms the timer for the earliest deadline, waiting at least `min_wait`.
   void arm_timer(std::chrono::nanoseconds min_wait = {}) noexcept;  // strand only
   void cancel_timer() noexcept;  // strand only
@@ -235,11 +295,6 @@ class registry_state : public std::enable_shared_from_this<registry_state> {
   void schedule_deferred_reclaim() noexcept;
   void run_deferred_reclaim() noexcept;  // strand only
 
-  struct deadline {
-    wall_time when;
-    task_entry* entry;
-    bool operator>(const deadline& o) const noexcept { return when > o.when; }
-  };
   std::priority_queue<deadline, std::vector<deadline>, std::greater<>> deadlines_;  // strand only
   std::weak_ptr<boost::asio::steady_timer> timer_;                                   // strand only
   wall_time armed_for_ = wall_time::max();                                           // strand only

@@ -34,7 +34,9 @@ void format_timestamp_us(std::int64_t microseconds_since_epoch, char* out) noexc
 
 // --- message_codec.cpp ----------------------------------------------------------------------
 
-/// The stored form of a message: the LogEvent without its constant keys. Layout:
+/// The stored form of a message (the *compact* form; a storage format, versioned by
+/// `compact_message_format_version` in render.hpp and documented in docs/engine.md): the
+/// LogEvent without its constant keys. Layout, integers little-endian:
 /// [8 bytes: microseconds since the epoch][1: log_level][2: logger bytes][2: event bytes]
 /// [logger, escaped][event, escaped][attributes object, JSON]. About 100 bytes shorter than the
 /// JSON, so that a typical message fits a ring slot's inline bytes; `expand_message` turns it
@@ -43,6 +45,7 @@ void format_timestamp_us(std::int64_t microseconds_since_epoch, char* out) noexc
 std::size_t render_compact(char* out, wall_time timestamp, log_level level, std::string_view logger,
                            std::string_view event, attributes attrs) noexcept;
 inline constexpr std::size_t compact_header_bytes = 13;
+inline constexpr std::size_t compact_level_offset = 8;
 
 /// Appends the LogEvent JSON of a stored (compact) message to `out`. Any thread; allocates only
 /// by growing `out`.

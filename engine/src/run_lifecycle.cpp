@@ -55,6 +55,12 @@ void validate(const task_options& o) {
   }
 }
 
+void validate(const registry_options& o) {
+  if (o.observer_queue_capacity < 1 || o.observer_queue_capacity > (std::size_t{1} << 24)) {
+    throw std::invalid_argument("systask: registry_options.observer_queue_capacity must be in 1..16777216");
+  }
+}
+
 // finish + retention, where the arithmetic happens: validate() bounds the retention, and a
 // finish time near the end of wall_time's range (a manual or broken clock) saturates instead
 // of overflowing. nullopt: never expires.
@@ -63,6 +69,29 @@ std::optional<wall_time> expiry_of(wall_time finish, std::chrono::seconds retent
   const auto r = std::chrono::duration_cast<wall_time::duration>(std::min(retention, task_options::max_retention));
   if (finish > wall_time::max() - r) return wall_time::max();
   return finish + r;
+}
+
+// The fixed fields of a new run of `entry` (texts are views: the caller keeps them alive until
+// the record is made, which copies them).
+run_fields fields_of(const task_entry& e, const provider_state* p, const task_options& o, std::string_view uuid,
+                     std::string_view description, const clock_source& clock, bool prefilled) noexcept {
+  run_fields f;
+  f.uuid = uuid;
+  f.name = e.name;
+  f.uid = e.uid;
+  f.description = description;
+  if (p) {
+    f.provider_kind = p->info.kind;
+    f.provider_id = p->info.id;
+  }
+  f.retention = o.retention;
+  f.policy = o.policy;
+  f.overflow = o.overflow;
+  f.keep_on_success = o.keep_on_success;
+  f.prefilled = prefilled;
+  f.start_wall = clock.wall_now();
+  f.start_mono = clock.mono_now();
+  return f;
 }
 
 const clock_source& checked_clock(const registry_options& o) {
@@ -74,7 +103,7 @@ const clock_source& checked_clock(const registry_options& o) {
 
 registry_state::registry_state(registry::executor_type ex, registry_options opts)
     : executor(std::move(ex)),
-      options((validate(opts.default_task), std::move(opts))),
+      options((validate(opts.default_task), validate(opts), std::move(opts))),
       clock(checked_clock(options)),
       strand_(std::in_place, executor) {}
 
@@ -191,36 +220,49 @@ run registry_state::start(const run_spec& spec) {
   }
 
   const task_options* opts = entry->options.load(std::memory_order_acquire);
-  auto record = std::make_shared<run_record>(make_uuid_v4(), entry->name, entry->uid,
-                                             make_safe_text(spec.description, limits::description_bytes), entry,
-                                             provider, *opts, clock.wall_now(), clock.mono_now(), false);
+  const std::string uuid = make_uuid_v4();
+  const std::string description = make_safe_text(spec.description, limits::description_bytes);
+  auto record = std::make_shared<run_record>(fields_of(*entry, provider, *opts, uuid, description, clock, false),
+                                             entry, provider, opts->max_messages);
+  // Indexed before it becomes visible, so a reader that sees the run can find it by uuid.
+  uuids.insert(record->uuid, entry);
 
   for (;;) {
     std::shared_ptr<run_record> holder;
     view_change change;
-    const bool started = update_view(*entry, [&](const task_view& current) -> std::optional<task_view> {
-      holder.reset();
-      change = {};
-      if (provider) {
-        for (const auto& r : current.running) {
-          if (holds_lock(*r, provider)) {
-            holder = r;  // the lock is taken: do not start
-            return std::nullopt;
+    bool started = false;
+    try {
+      started = update_view(*entry, [&](const task_view& current) -> std::optional<task_view> {
+        holder.reset();
+        change = {};
+        if (provider) {
+          for (const auto& r : current.running) {
+            if (holds_lock(*r, provider)) {
+              holder = r;  // the lock is taken: do not start
+              return std::nullopt;
+            }
           }
         }
-      }
-      task_view next = settle_finished(current, entry->options.load(std::memory_order_acquire)->history_depth, change);
-      next.running.push_back(record);
-      return next;
-    });
+        task_view next = settle_finished(current, entry->options.load(std::memory_order_acquire)->history_depth, change);
+        next.running.push_back(record);
+        return next;
+      });
+    } catch (...) {
+      uuids.erase(record->uuid);
+      throw;
+    }
     if (started) {
       records_held.fetch_add(1, std::memory_order_relaxed);
       account(*entry, change);
+      if (observing()) enqueue_event(event_kind::started, record);
       return run(std::move(record), shared_from_this());
     }
     // Refused: the holder records that a sync was skipped. Its ring accepts the message exactly
     // when the holder still holds the lock; if it closed meanwhile, the lock is free: retry.
-    if (append(*holder, log_level::info, holder->name, skipped_sync_event, {})) return run{};
+    if (append(*holder, log_level::info, holder->name, skipped_sync_event, {})) {
+      uuids.erase(record->uuid);
+      return run{};
+    }
   }
 }
 
@@ -235,22 +277,34 @@ void registry_state::prefill(const run_spec& spec) {
     entry = &entry_for(make_safe_text(spec.name, limits::name_bytes), make_safe_text(spec.uid, limits::name_bytes));
   }
   const wall_time now = clock.wall_now();
-  auto record = std::make_shared<run_record>(make_uuid_v4(), entry->name, entry->uid,
-                                             make_safe_text(spec.description, limits::description_bytes), entry,
-                                             nullptr, *entry->options.load(std::memory_order_acquire), now,
-                                             clock.mono_now(), true);
+  const std::string uuid = make_uuid_v4();
+  const std::string description = make_safe_text(spec.description, limits::description_bytes);
+  run_fields f = fields_of(*entry, nullptr, *entry->options.load(std::memory_order_acquire), uuid, description,
+                           clock, true);
+  f.start_wall = now;
   char message[limits::message_bytes];
-  record->ring.append({message, render_compact(message, now, log_level::info, entry->name, prefill_event, {})});
-  record->ring.close();
-  record->finish_wall = now;
-  record->phase.store(run_record::finished, std::memory_order_release);
-  const bool added = update_view(*entry, [&](const task_view& current) -> std::optional<task_view> {
-    if (!current.running.empty() || !current.finished.empty()) return std::nullopt;
-    task_view next;
-    next.finished.push_back(record);
-    return next;
-  });
-  if (added) records_held.fetch_add(1, std::memory_order_relaxed);
+  packed_messages packed;
+  packed.add(0, {message, render_compact(message, now, log_level::info, entry->name, prefill_event, {})});
+  // Never expires, status unknown (authentik's placeholder), finished at its start.
+  auto record = std::make_shared<frozen_record>(f, now, 0.0, task_status::unknown, std::nullopt, packed, 1);
+  uuids.insert(record->uuid, entry);
+  bool added = false;
+  try {
+    added = update_view(*entry, [&](const task_view& current) -> std::optional<task_view> {
+      if (!current.running.empty() || !current.finished.empty()) return std::nullopt;
+      task_view next;
+      next.finished.push_back(record);
+      return next;
+    });
+  } catch (...) {
+    uuids.erase(record->uuid);
+    throw;
+  }
+  if (added) {
+    records_held.fetch_add(1, std::memory_order_relaxed);
+  } else {
+    uuids.erase(record->uuid);
+  }
 }
 
 task_status registry_state::finish(run_record& record, task_status requested, std::string_view failure) noexcept {
@@ -276,21 +330,45 @@ task_status registry_state::finish(run_record& record, task_status requested, st
   record.duration = std::max(0.0, std::chrono::duration<double>(record.finish_mono - record.start_mono).count());
   if (record.kept()) record.expires = expiry_of(record.finish_wall, record.retention);
 
+  // The frozen form: the retained messages packed into one buffer, which stands for the run
+  // in the view from now on. Its counts are exact: appended is final now that the ring is
+  // closed, and a message a late appender is still writing is not packed, so it counts as
+  // dropped. Out of memory, the live record stands in (its ring counts the same way).
+  std::array<std::uint64_t, 8> by_level{};
+  std::uint64_t dropped = 0;
+  try {
+    thread_local packed_messages scratch;
+    scratch.bytes.clear();
+    scratch.count = 0;
+    if (pack_ring(record.ring, scratch, by_level)) {
+      auto frozen = std::make_shared<frozen_record>(record.fields(), record, scratch, record.ring.appended());
+      dropped = frozen->dropped();
+      record.frozen = std::move(frozen);
+    }
+    // A run of large messages leaves a large scratch: do not keep it for the thread's life.
+    if (scratch.bytes.capacity() > (std::size_t{1} << 20)) std::string().swap(scratch.bytes);
+  } catch (...) {
+    record.frozen.reset();
+  }
+  if (!record.frozen) dropped = record.ring.dropped();
+
   task_entry& entry = *record.entry;
   entry.finished_by_status[static_cast<std::size_t>(status)].fetch_add(1, std::memory_order_relaxed);
   entry.histogram[bucket_of(record.duration)].fetch_add(1, std::memory_order_relaxed);
   entry.duration_sum.fetch_add(record.duration, std::memory_order_relaxed);
+  for (std::size_t l = 0; l < by_level.size(); ++l) {
+    if (by_level[l] != 0) entry.messages_by_level[l].fetch_add(by_level[l], std::memory_order_relaxed);
+  }
   // Release: registry::counters reads this total before the runs' phases (see there).
-  entry.dropped_messages.fetch_add(record.ring.dropped(), std::memory_order_release);
+  entry.dropped_messages.fetch_add(dropped, std::memory_order_release);
+  // Truncated toward zero, not floored: the value converts back to wall_time without
+  // overflowing even for a finish at wall_time::min() (a broken or manual clock).
+  const std::int64_t finish_us =
+      std::chrono::duration_cast<std::chrono::microseconds>(record.finish_wall.time_since_epoch()).count();
+  if (status == task_status::successful) entry.note_success(finish_us);
 
   if (provider_state* p = record.provider) {
-    if (status == task_status::successful) {
-      // Truncated toward zero, not floored: the value converts back to wall_time without
-      // overflowing even for a finish at wall_time::min() (a broken or manual clock).
-      p->last_success_us.store(
-          std::chrono::duration_cast<std::chrono::microseconds>(record.finish_wall.time_since_epoch()).count(),
-          std::memory_order_release);
-    }
+    if (status == task_status::successful) p->last_success_us.store(finish_us, std::memory_order_release);
     p->last_outcome.store(static_cast<int>(outcome_of(status, levels)), std::memory_order_release);
   }
   record.phase.store(run_record::finished, std::memory_order_release);
@@ -307,10 +385,18 @@ task_status registry_state::finish(run_record& record, task_status requested, st
     // Out of memory while copying the view: the run stays in the running list, finished. It
     // holds no lock (its ring is closed) and readers show it finished; the next update of this
     // entry, by any thread, moves it and does its accounting (see settle_finished).
+    if (observing()) enqueue_event(event_kind::finished, standing_record(record));
     return status;
   }
   account(entry, change);
+  if (observing()) enqueue_event(event_kind::finished, standing_record(record));
   return status;
+}
+
+std::shared_ptr<const record_core> registry_state::standing_record(run_record& record) noexcept {
+  if (record.frozen) return record.frozen;
+  // The live record stands in; a run handle, the view or a reader holds it, so this is safe.
+  return std::static_pointer_cast<const record_core>(record.shared_from_this());
 }
 
 task_view settle_finished(const task_view& current, std::size_t depth, view_change& change) {
@@ -331,23 +417,27 @@ task_view settle_finished(const task_view& current, std::size_t depth, view_chan
   change.moved = done.size();
   // Oldest finish first, so that each run lands where an update of its own would have put it.
   std::sort(done.begin(), done.end(), [](const auto* a, const auto* b) { return (*a)->finish_mono < (*b)->finish_mono; });
-  std::vector<std::shared_ptr<run_record>> finished = current.finished;  // newest first
+  std::vector<std::shared_ptr<const record_core>> finished = current.finished;  // newest first
   bool added = false;
   for (const auto* d : done) {
     const run_record& r = **d;
+    // Its frozen form goes to `finished` (the live record, if freezing ran out of memory).
+    std::shared_ptr<const record_core> standing = r.frozen ? r.frozen : std::shared_ptr<const record_core>(*d);
     if (!r.kept()) {
-      change.removed += finished.size() + 1;  // authentik deletes the task's records on success
+      // authentik deletes the task's records on success
+      change.removed.insert(change.removed.end(), finished.begin(), finished.end());
+      change.removed.push_back(std::move(standing));
       finished.clear();
       continue;
     }
-    finished.insert(finished.begin(), *d);
+    finished.insert(finished.begin(), std::move(standing));
     if (r.expires) change.expiries.push_back(*r.expires);
     added = true;
   }
   next.finished.reserve(std::min(finished.size(), depth));
   for (auto& r : finished) {
     if ((added && r->prefilled) || next.finished.size() >= depth) {
-      ++change.removed;
+      change.removed.push_back(std::move(r));
     } else {
       next.finished.push_back(std::move(r));
     }
@@ -356,7 +446,8 @@ task_view settle_finished(const task_view& current, std::size_t depth, view_chan
 }
 
 void registry_state::account(task_entry& entry, const view_change& change) noexcept {
-  records_held.fetch_sub(change.removed, std::memory_order_relaxed);
+  records_held.fetch_sub(change.removed.size(), std::memory_order_relaxed);
+  for (const auto& r : change.removed) uuids.erase(r->uuid);
   for (const wall_time when : change.expiries) schedule_expiry(entry, when);
 }
 

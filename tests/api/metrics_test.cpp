@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <stdexcept>
 
 namespace {
@@ -70,6 +71,97 @@ TEST(Metrics, LabelValuesAreUtf8WhateverTheHostPassed) {
   EXPECT_NE(text.find("systask_runs_running{name=\"imp\xef\xbf\xbdort\xef\xbf\xbd\",uid=\"u\xef\xbf\xbd\"} 0\n"),
             std::string::npos)
       << text;
+}
+
+TEST(Metrics, BatchJobMetricsLastSuccessMessagesByLevelAndProviderSyncs) {
+  task_options o;
+  o.retention = 60s;
+  api_fixture f;
+  f.reg.configure_task("job", o);
+  f.reg.register_provider("scim", 3, "Acme");
+  f.reg.register_provider("scim", 4, "Other");
+  const wall_time success_at = f.clock->wall_now() + 1500ms;
+  {
+    run r = f.reg.start({.name = "job"});
+    r.info("a");
+    r.info("b");
+    r.warning("c");
+    f.clock->advance(1500ms);
+    r.finish(task_status::successful);
+  }
+  {
+    run r = f.reg.start({.name = "job"});
+    r.error("d");
+    f.clock->advance(1s);
+    r.finish(task_status::error);  // not a success: the last success stays the first run's
+  }
+  run sync = f.reg.start(f.reg.sync_spec("scim", 3));
+  sync.info("counted only once the sync finishes");
+  // The records expire; the last success is kept.
+  f.poll();
+  f.clock->advance(2min);
+  f.reg.reclaim_expired();
+  f.poll();
+  ASSERT_TRUE(f.reg.tasks("job", "").empty());
+  const std::string text = api::render_metrics(f.reg);
+  const std::string job = R"({name="job",uid=""})";
+  char expected[64];
+  std::snprintf(expected, sizeof expected, " %.1f\n",
+                std::chrono::duration<double>(success_at.time_since_epoch()).count());
+  EXPECT_NE(text.find("# TYPE systask_last_success_timestamp_seconds gauge\n"), std::string::npos);
+  EXPECT_NE(text.find("systask_last_success_timestamp_seconds" + job + expected), std::string::npos) << text;
+  EXPECT_NE(text.find("# TYPE systask_messages_total counter\n"), std::string::npos);
+  EXPECT_NE(text.find(R"(systask_messages_total{name="job",uid="",level="info"} 2)" "\n"), std::string::npos) << text;
+  EXPECT_NE(text.find(R"(systask_messages_total{name="job",uid="",level="warning"} 1)" "\n"), std::string::npos);
+  EXPECT_NE(text.find(R"(systask_messages_total{name="job",uid="",level="error"} 1)" "\n"), std::string::npos);
+  EXPECT_NE(text.find(R"(systask_messages_total{name="job",uid="",level="debug"} 0)" "\n"), std::string::npos);
+  EXPECT_NE(text.find(R"(systask_messages_total{name="scim_sync",uid="acme",level="info"} 0)" "\n"),
+            std::string::npos)
+      << "a running run's messages are not counted yet";
+  EXPECT_EQ(text.find(R"(systask_last_success_timestamp_seconds{name="scim_sync")"), std::string::npos)
+      << "no success yet";
+  EXPECT_NE(text.find("# TYPE systask_provider_sync_running gauge\n"), std::string::npos);
+  EXPECT_NE(text.find(R"(systask_provider_sync_running{kind="scim",id="3"} 1)" "\n"), std::string::npos) << text;
+  EXPECT_NE(text.find(R"(systask_provider_sync_running{kind="scim",id="4"} 0)" "\n"), std::string::npos);
+  sync.finish(task_status::successful);
+  const std::string after = api::render_metrics(f.reg);
+  EXPECT_NE(after.find(R"(systask_provider_sync_running{kind="scim",id="3"} 0)" "\n"), std::string::npos);
+  EXPECT_NE(after.find(R"(systask_messages_total{name="scim_sync",uid="acme",level="info"} 1)" "\n"),
+            std::string::npos);
+  EXPECT_NE(after.find(R"(systask_last_success_timestamp_seconds{name="scim_sync",uid="acme"})"), std::string::npos);
+  EXPECT_EQ(text.find("systask_store_"), std::string::npos) << "no store attached: no store metrics";
+}
+
+TEST(Metrics, StoreMetricsForEachAttachedStore) {
+  struct fixed_store : store_status_source {
+    store_stats s;
+    store_stats stats() const noexcept override { return s; }
+  };
+  api_fixture f;
+  auto a = std::make_shared<fixed_store>();
+  a->s = {"sqlite", store_state::degraded, "disk full", 7, 100, 3, 2, f.clock->wall_now()};
+  f.reg.attach_store(a);
+  auto twin = std::make_shared<fixed_store>();
+  twin->s.backend = "sqlite";
+  EXPECT_THROW(f.reg.attach_store(twin), std::invalid_argument) << "one store per backend name";
+  EXPECT_THROW(f.reg.attach_store(a), std::invalid_argument);
+  EXPECT_THROW(f.reg.attach_store(nullptr), std::invalid_argument);
+  ASSERT_EQ(f.reg.store_stats().size(), 1u);
+  EXPECT_EQ(f.reg.store_stats()[0].reason, "disk full");
+  const std::string text = api::render_metrics(f.reg);
+  EXPECT_NE(text.find("# TYPE systask_store_pending_runs gauge\n" R"(systask_store_pending_runs{backend="sqlite"} 7)"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find(R"(systask_store_written_runs_total{backend="sqlite"} 100)"), std::string::npos);
+  EXPECT_NE(text.find(R"(systask_store_dropped_runs_total{backend="sqlite"} 3)"), std::string::npos);
+  EXPECT_NE(text.find(R"(systask_store_write_errors_total{backend="sqlite"} 2)"), std::string::npos);
+  EXPECT_NE(text.find(R"(systask_store_last_success_timestamp_seconds{backend="sqlite"} 1722268288)" "\n"),
+            std::string::npos);
+  EXPECT_NE(text.find(R"(systask_store_state{backend="sqlite",state="degraded"} 1)"), std::string::npos);
+  EXPECT_NE(text.find(R"(systask_store_state{backend="sqlite",state="ok"} 0)"), std::string::npos);
+  EXPECT_TRUE(f.reg.detach_store(a));
+  EXPECT_FALSE(f.reg.detach_store(a));
+  EXPECT_EQ(api::render_metrics(f.reg).find("systask_store_"), std::string::npos);
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include <systask/engine/render.hpp>
 
 #include "json_check.hpp"
+#include "render_buffer.hpp"
 
 #include <systask/engine/limits.hpp>
 
@@ -9,7 +10,9 @@
 #include <chrono>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <limits>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -175,6 +178,105 @@ TEST(Render, WorstCaseInputStaysWithinTheMessageBound) {
   const std::string got = render_log_event(t0, log_level::critical, evil, evil, systask::attributes{attrs});
   EXPECT_TRUE(parses_as_json(got));
   EXPECT_LE(got.size(), systask::limits::message_bytes);
+}
+
+std::string compact_of(systask::wall_time t, log_level level, std::string_view logger, std::string_view event,
+                       std::initializer_list<attribute> attrs = {}) {
+  char buf[systask::limits::message_bytes];
+  return std::string(buf, systask::detail::render_compact(buf, t, level, logger, event,
+                                                           systask::attributes{attrs.begin(), attrs.size()}));
+}
+
+// The compact format is a storage format (stores persist it): its layout is pinned here, with
+// its version. A change that makes this test fail must bump compact_message_format_version.
+TEST(CompactFormat, Version1LayoutIsPinned) {
+  EXPECT_EQ(systask::compact_message_format_version, 1u);
+  const std::string c = compact_of(systask::wall_time{microseconds{0x0000010203040506}}, log_level::error, "lg", "ev",
+                                   {{"k", 1}});
+  const std::string expected = std::string("\x06\x05\x04\x03\x02\x01\x00\x00", 8) +  // microseconds, little-endian
+                               std::string("\x02", 1) +                                  // log_level::error
+                               std::string("\x02\x00\x02\x00", 4) +                     // logger and event lengths
+                               "lgev" R"({"k":1})";
+  EXPECT_EQ(c, expected);
+}
+
+TEST(CompactFormat, EveryRenderedMessageIsWellFormedAndExpandsToWhatIsServed) {
+  const std::string evil(20'000, '\x01');
+  const std::string big(900, 'z');
+  struct sample {
+    log_level level;
+    std::string logger, event;
+  };
+  std::vector<std::string> compacts;
+  for (int l = 0; l < 8; ++l) compacts.push_back(compact_of(t0, static_cast<log_level>(l), "L", "level"));
+  compacts.push_back(compact_of(t0, log_level::info, "", ""));
+  compacts.push_back(compact_of(t0, log_level::info, evil, evil, {{evil, evil}, {"n", NAN}, {"i", -1}}));
+  compacts.push_back(compact_of(t0, log_level::info, "bad\xFF", "caf\xC3 \xED\xA0\x80", {{"k\xC0", "v\xF5"}}));
+  compacts.push_back(compact_of(t0, log_level::info, "nul", std::string_view("a\0b", 3)));
+  compacts.push_back(compact_of(t0, log_level::info, "cut", "e", {{"a", big}, {"b", big}, {"c", big}, {"d", big},
+                                                                  {"e", big}, {"f", big}}));
+  compacts.push_back(compact_of(t0, log_level::info, "deep", "e",
+                                {{"d2", systask::object{{"d3", systask::object{{"d4", systask::object{{"d5", systask::object{{"d6", systask::object{{"d7", systask::object{{"d8", systask::object{{"d9", systask::object{{"d10", 1}}}}}}}}}}}}}}}}},
+                                 {"arr", systask::array{1, -2, 3.5, 1e300, "s", true, false, nullptr}}}));
+  for (const auto& c : compacts) {
+    EXPECT_EQ(systask::compact_message_error(c), "") << c;
+    std::string expanded;
+    systask::expand_compact_message(expanded, c);
+    std::string reference;
+    systask::detail::expand_message(reference, c.data(), c.size());
+    EXPECT_EQ(expanded, reference);
+    EXPECT_TRUE(parses_as_json(expanded)) << expanded;
+  }
+}
+
+TEST(CompactFormat, MalformedBytesAreRefusedWithAReasonAndNeverExpanded) {
+  const std::string good = compact_of(t0, log_level::info, "logger", "event", {{"k", "v"}});
+  auto with_attrs = [&](std::string_view attrs) { return good.substr(0, good.size() - 9) + std::string(attrs); };
+  ASSERT_EQ(with_attrs(R"({"k":"v"})"), good);
+  auto with_event = [&](std::string_view event) {
+    std::string c = good.substr(0, 13) + "logger" + std::string(event) + R"({"k":"v"})";
+    const auto len = static_cast<std::uint16_t>(event.size());
+    std::memcpy(c.data() + 11, &len, 2);
+    return c;
+  };
+  ASSERT_EQ(with_event("event"), good);
+  std::string bad_level = good;
+  bad_level[8] = 8;
+  std::string long_lengths = good;
+  long_lengths[9] = 100;
+  const std::vector<std::pair<std::string, std::string_view>> cases = {
+      {good.substr(0, 12), "shorter than"},
+      {std::string(systask::limits::message_bytes + 1, 'x'), "longer than"},
+      {bad_level, "not a log level"},
+      {long_lengths, "run past the end"},
+      {with_event("a\"b"), "event is not"},
+      {with_event("a\x01b"), "event is not"},
+      {with_event("a\\qb"), "event is not"},
+      {with_event("a\\u12"), "event is not"},
+      {with_event("a\\u12G4"), "event is not"},
+      {with_event("a\xFF"), "event is not"},
+      {with_event("a\\"), "event is not"},
+      {with_attrs("[]"), "attributes"},
+      {with_attrs("{"), "attributes"},
+      {with_attrs("{}x"), "attributes"},
+      {with_attrs(R"({"a":})"), "attributes"},
+      {with_attrs(R"({"a":01})"), "attributes"},
+      {with_attrs(R"({"a":1.})"), "attributes"},
+      {with_attrs(R"({"a": 1})"), "attributes"},
+      {with_attrs(R"({"a":tru})"), "attributes"},
+      {with_attrs(R"({"a":"\xFF"})"), "attributes"},
+      {with_attrs(R"({"a":[1,]})"), "attributes"},
+      {with_attrs(std::string(100, '[')), "attributes"},
+      {with_attrs(""), "attributes"},
+  };
+  for (const auto& [bytes, reason] : cases) {
+    const std::string_view error = systask::compact_message_error(bytes);
+    EXPECT_NE(error.find(reason), std::string_view::npos) << "got \"" << error << "\" for " << bytes;
+    std::string out = "unchanged";
+    EXPECT_THROW(systask::expand_compact_message(out, bytes), std::invalid_argument);
+    EXPECT_EQ(out, "unchanged");
+  }
+  EXPECT_EQ(systask::compact_message_error(with_attrs(R"({"a":{"b":[1,-0.5e-3,"x\\u00e9",null]},"c":true})")), "");
 }
 
 TEST(Enums, NamesComeFromDescribe) {

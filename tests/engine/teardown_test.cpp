@@ -146,4 +146,63 @@ TEST(Teardown, ContextDestroyedWhileAnotherThreadFinishesRuns) {
   EXPECT_EQ(reg.tasks("t", "").size(), 1u);
 }
 
+// Observer events queued when the registry or its context goes away are dropped safely: the
+// events (and the records they hold) die with the state, and nothing is delivered after the
+// registry is gone.
+struct counting_observer : run_observer {
+  std::atomic<int> calls{0};
+  void on_started(const task_record&) override { calls.fetch_add(1); }
+  void on_finished(const task_record&) override { calls.fetch_add(1); }
+};
+
+TEST(Teardown, ObserverEventsQueuedWhenTheRegistryGoesAwayAreDropped) {
+  boost::asio::io_context io;
+  auto obs = std::make_shared<counting_observer>();
+  std::optional<run> r;
+  {
+    registry reg(io, manual());
+    reg.add_observer(obs);
+    reg.start({.name = "done"}).finish(task_status::successful);
+    r.emplace(reg.start({.name = "t"}));
+    // Three events queued, a delivery posted but not run.
+  }
+  io.poll();  // the delivery runs after ~registry: it must deliver nothing
+  EXPECT_EQ(obs->calls.load(), 0);
+  r.reset();  // the handle's destructor after everything else
+  io.poll();
+  EXPECT_EQ(obs->calls.load(), 0);
+}
+
+TEST(Teardown, ObserverEventsQueuedWhenTheContextGoesAwayAreDropped) {
+  auto obs = std::make_shared<counting_observer>();
+  std::optional<boost::asio::io_context> io(std::in_place);
+  registry reg(*io, manual());
+  reg.add_observer(obs);
+  reg.start({.name = "done"}).finish(task_status::successful);
+  run r = reg.start({.name = "t"});
+  io.reset();  // the delivery handler is destroyed unrun
+  r.info("still recording");
+  EXPECT_EQ(r.finish(task_status::successful), task_status::successful) << "finishing queues an event: no crash";
+  EXPECT_EQ(reg.tasks("t", "").size(), 1u);
+  EXPECT_EQ(obs->calls.load(), 0);
+}
+
+TEST(Teardown, ObserverOutlivesNothingItNeeds) {
+  // The registry dies while its context runs on another thread and deliveries are going on.
+  boost::asio::io_context io;
+  auto guard = boost::asio::make_work_guard(io);
+  std::thread runner([&] { io.run(); });
+  auto obs = std::make_shared<counting_observer>();
+  {
+    registry reg(io, manual());
+    reg.add_observer(obs);
+    for (int i = 0; i < 2000; ++i) reg.start({.name = "t"}).finish(task_status::successful);
+  }
+  const int after = obs->calls.load();
+  guard.reset();
+  runner.join();
+  EXPECT_LE(obs->calls.load(), after + 2) << "at most the delivery in progress completes";
+  EXPECT_LE(obs->calls.load(), 4000);
+}
+
 }  // namespace

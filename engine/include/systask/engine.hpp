@@ -8,6 +8,7 @@
 #include <systask/engine/enums.hpp>
 #include <systask/engine/errc.hpp>
 #include <systask/engine/limits.hpp>
+#include <systask/engine/observer.hpp>
 #include <systask/engine/options.hpp>
 #include <systask/engine/record.hpp>
 #include <systask/engine/registry.hpp>
@@ -15,4 +16,5 @@
 #include <systask/engine/run.hpp>
 #include <systask/engine/run_executor.hpp>
 #include <systask/engine/run_ref.hpp>
+#include <systask/engine/store.hpp>
 #include <systask/engine/version.hpp>

@@ -52,6 +52,11 @@ struct registry_options {
   /// `io_context::run()`. Each failure is also counted (`registry::background_errors`). Must not
   /// throw (an exception it throws is caught and dropped). Empty: failures are only counted.
   background_error_handler on_background_error{};
+  /// Events (run started, run finished) that may wait for the observers at once
+  /// (`registry::add_observer`), 1 .. 16,777,216, rounded up to a power of two. When it is full
+  /// the newest event is dropped and counted. Allocated (about 32 bytes per event) when the
+  /// first observer is added; a registry without observers allocates nothing for it.
+  std::size_t observer_queue_capacity = 65'536;
 };
 
 }  // namespace systask

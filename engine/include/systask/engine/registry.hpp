@@ -1,10 +1,12 @@
 #pragma once
 
 #include <systask/engine/errc.hpp>
+#include <systask/engine/observer.hpp>
 #include <systask/engine/options.hpp>
 #include <systask/engine/record.hpp>
 #include <systask/engine/run.hpp>
 #include <systask/engine/slugify.hpp>
+#include <systask/engine/store.hpp>
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/execution_context.hpp>
@@ -25,12 +27,6 @@ namespace detail {
 class registry_state;
 struct registry_access;
 }  // namespace detail
-
-/// Names a provider: its kind (`google_workspace`, `microsoft_entra`, `scim`, ...) and id.
-struct provider_ref {
-  std::string kind;
-  std::int64_t id = 0;
-};
 
 /// What to start: the task's name, its optional uid and a description. A spec with a provider
 /// (see `registry::sync_spec`) starts that provider's sync and holds its sync lock.
@@ -62,7 +58,8 @@ struct provider_status {
 /// Upper bounds (seconds) of the duration histogram buckets; a final +Inf bucket follows.
 inline constexpr std::array<double, 11> duration_buckets{0.1, 0.5, 1, 5, 10, 30, 60, 300, 600, 1800, 3600};
 
-/// Cumulative counters of one task key (name, uid), for metrics.
+/// Cumulative counters of one task key (name, uid), for metrics. "Ever" means since the
+/// registry was made: `restore` brings records back, not counts.
 struct task_counters {
   std::string name;
   std::string uid;
@@ -73,6 +70,21 @@ struct task_counters {
   std::uint64_t retained_runs = 0;         ///< finished, unexpired records held now
   std::uint64_t retained_messages = 0;     ///< messages held by those records and the running runs
   std::uint64_t dropped_messages = 0;      ///< messages lost to full rings, ever
+  /// Messages of finished runs by log_level (indexed by it), ever: each run's retained messages,
+  /// tallied once, when it finishes (dropped ones are in `dropped_messages`; the loss marker is
+  /// not a message). Running runs' messages are not in it yet.
+  std::array<std::uint64_t, 8> messages_by_level{};
+  /// Finish of the task key's last successful run (kept after its record expires; restored
+  /// from the images `restore` was given). nullopt: none known.
+  std::optional<wall_time> last_success;
+};
+
+/// One provider's state for metrics, read at one instant.
+struct provider_summary {
+  provider_info provider;
+  bool sync_running = false;  ///< a run of its sync holds its sync lock (sync_status().is_running)
+  std::optional<wall_time> last_successful_sync;
+  std::optional<sync_outcome> last_sync_status;  ///< of the last finished sync (never `running`)
 };
 
 /// The registry of runs: start runs, read their records, expire them. Thread-safe: every method
@@ -150,10 +162,13 @@ class registry {
   std::vector<task_record> tasks(std::string_view name, std::string_view uid, bool include_running = false) const;
   /// Every finished (or prefilled), unexpired record. Lock-free; O(all records).
   std::vector<task_record> list_tasks() const;
-  /// The record (finished or running) with this uuid, if visible. Lock-free; O(all records).
+  /// The record (finished or running) with this uuid, if visible. Lock-free; O(the runs of its
+  /// task key), through an index of uuids. Never throws.
   std::optional<task_record> find_task(std::string_view uuid) const;
   /// Cumulative counters per task key, for metrics. Lock-free.
   std::vector<task_counters> counters() const;
+  /// Every registered provider's state, for metrics. Lock-free; O(providers + their running runs).
+  std::vector<provider_summary> providers() const;
 
   /// Registers the runner that re-runs task `name` (replacing any earlier one).
   void set_runner(std::string_view name, runner r);
@@ -171,6 +186,37 @@ class registry {
   /// Failures of background work so far (see `registry_options::on_background_error`).
   /// Lock-free.
   std::uint64_t background_errors() const noexcept;
+
+  /// Adds an observer of this registry's runs (see run_observer): it hears of the events that
+  /// happen from now on (and may hear of some queued just before). The first one allocates the
+  /// event queue (`registry_options::observer_queue_capacity`). Throws std::invalid_argument
+  /// for a null observer, std::bad_alloc. Takes a mutex shared with the observer calls below
+  /// and with the delivery on the strand (never with start, log or finish).
+  void add_observer(std::shared_ptr<run_observer> observer);
+  /// Removes an observer added before; false if it was not there. A delivery in progress on the
+  /// strand may still complete after this returns. Takes the same mutex.
+  bool remove_observer(const std::shared_ptr<run_observer>& observer);
+  /// Events dropped because the observer queue was full, ever, by kind. Lock-free.
+  dropped_events observer_events_dropped() const noexcept;
+
+  /// Fills the registry from a store's images, before it serves (see docs/engine.md,
+  /// "Restore"). Each run image is checked on its own; a bad one (malformed, a duplicate uuid,
+  /// an unknown provider, a task key that is not its provider's) is refused with a reason in
+  /// the report and the others go on. Per task key, the images are applied oldest finish first
+  /// as finishes would be (history depth, keep_on_success), merged with the records already
+  /// held; expired ones are skipped. Providers (registered before) get their last success and
+  /// outcome. No observer events. Throws only std::bad_alloc, and what it restored before that
+  /// stays restored. Any thread; allocates.
+  restore_report restore(std::vector<run_image> runs, std::vector<provider_image> providers = {});
+
+  /// Makes a store's status part of this registry's metrics (`store_stats`). Throws
+  /// std::invalid_argument for a null store or when a store with the same backend name is
+  /// attached already. Takes a mutex shared with the store calls below.
+  void attach_store(std::shared_ptr<const store_status_source> store);
+  /// Detaches a store; false if it was not attached.
+  bool detach_store(const std::shared_ptr<const store_status_source>& store);
+  /// The attached stores' counters, in the order they were attached. Allocates.
+  std::vector<systask::store_stats> store_stats() const;
 
 
  private:

@@ -26,4 +26,23 @@ inline std::string render_log_event(wall_time timestamp, log_level level, std::s
   return render_log_event(timestamp, level, logger, event, attributes{attrs.begin(), attrs.size()});
 }
 
+/// Version of the compact message format: the bytes `task_record::for_each_message` gives and
+/// `run_image::messages` holds (a message without its constant JSON keys; the layout is in
+/// docs/engine.md, "The compact message format"). A store that persists compact bytes records
+/// this version beside them; a change of the layout changes the version, and a reader of
+/// another version must not expand them.
+inline constexpr unsigned compact_message_format_version = 1;
+
+/// Why `compact` is not a well-formed compact message (of this format version), or "" when it
+/// is: the header and lengths, the level, the escaped logger and event texts (valid UTF-8, JSON
+/// string escapes only, within their caps) and the attributes (one JSON object). A well-formed
+/// message always expands to valid JSON. Any thread; no allocation; never throws.
+std::string_view compact_message_error(std::string_view compact) noexcept;
+
+/// Appends the LogEvent JSON of one compact message to `out`: byte for byte what the engine
+/// serves for that message. Throws std::invalid_argument (naming what is wrong) when
+/// `compact_message_error(compact)` is not empty; `out` is then unchanged. Any thread;
+/// allocates only by growing `out`.
+void expand_compact_message(std::string& out, std::string_view compact);
+
 }  // namespace systask
