@@ -104,7 +104,7 @@ void check_whole_run_bodies() {
   naive_host n(*clock);
   auto tick = [&] { clock->advance(std::chrono::microseconds(1733)); };
   const std::string systask_body = s.whole_run(tick);
-  const std::string uuid = s.reg->sync_status("google_workspace", 1)->tasks.at(0).uuid().data();
+  const std::string uuid(s.reg->sync_status("google_workspace", 1)->tasks.at(0).uuid());
   clock->set_wall(clock->wall_now() - std::chrono::microseconds(1733 * (messages_per_run + 1)));
   // The naive run starts at the instant systask's did (the monotonic clock only moves on).
   const std::string naive_body = n.whole_run(tick, uuid);
