@@ -3,6 +3,7 @@
 #include "registry_state.hpp"
 
 #include "render_buffer.hpp"
+#include "thread_scratch.hpp"
 #include "uuid.hpp"
 
 #include <systask/engine/limits.hpp>
@@ -337,7 +338,8 @@ task_status registry_state::finish(run_record& record, task_status requested, st
   std::array<std::uint64_t, 8> by_level{};
   std::uint64_t dropped = 0;
   try {
-    thread_local packed_messages scratch;
+    packed_messages fallback;  // used only while the thread's thread_locals are being destroyed
+    packed_messages& scratch = thread_scratch<packed_messages>::get(fallback);
     scratch.bytes.clear();
     scratch.count = 0;
     if (pack_ring(record.ring, scratch, by_level)) {

@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <chrono>
 #include <optional>
 #include <thread>
@@ -206,3 +207,32 @@ TEST(Teardown, ObserverOutlivesNothingItNeeds) {
 }
 
 }  // namespace
+
+namespace {
+
+// A host's globals: a registry and a run still open when the process exits. The C++ runtime
+// destroys the main thread's thread_locals before statics, so the run's abandonment at exit
+// finishes it after the engine's per-thread scratch is gone.
+struct globals {
+  boost::asio::io_context io;
+  registry reg{io, systask::registry_options{{}, std::make_shared<systask::manual_clock>()}};
+  run open = reg.start({.name = "still_running_at_exit"});
+};
+
+[[noreturn]] void exit_with_an_open_run_in_a_static() {
+  static globals g;
+  auto warm = g.reg.start({.name = "finished_before_exit"});  // creates the thread's scratch
+  warm.info("one");
+  warm.finish(task_status::successful);
+  for (int i = 0; i < 200; ++i) g.open.info("a message long enough to make the packing allocate");
+  std::exit(0);
+}
+
+}  // namespace
+
+// Regression: finish used a thread_local scratch after the runtime had destroyed it (heap
+// corruption in the contention benchmark, heap-use-after-free under ASan).
+TEST(TeardownDeathTest, ARunAbandonedByAStaticAtExitFinishesCleanly) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(exit_with_an_open_run_in_a_static(), ::testing::ExitedWithCode(0), "");
+}
