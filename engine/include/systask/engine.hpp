@@ -4,6 +4,7 @@
 #include <systask/engine/async_run.hpp>
 #include <systask/engine/attribute.hpp>
 #include <systask/engine/clock.hpp>
+#include <systask/engine/crontab.hpp>
 #include <systask/engine/enums.hpp>
 #include <systask/engine/errc.hpp>
 #include <systask/engine/limits.hpp>
