@@ -13,4 +13,5 @@
 #include <systask/engine/registry.hpp>
 #include <systask/engine/render.hpp>
 #include <systask/engine/run.hpp>
+#include <systask/engine/schedule.hpp>
 #include <systask/engine/version.hpp>
