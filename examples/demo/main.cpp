@@ -1,6 +1,6 @@
 // systask-demo: a small but real host. It embeds systask's engine on an Asio thread pool,
-// syncs a generated directory to three providers the way an identity provider does, and serves
-// the authentik-compatible API over HTTP. `systask-demo --help` lists the flags.
+// syncs a generated directory to three providers on schedules the way an identity provider
+// does, and serves the authentik-compatible API over HTTP. `systask-demo --help` lists the flags.
 
 #include "directory.hpp"
 #include "progress.hpp"
@@ -8,12 +8,9 @@
 
 #include <systask/api/facade.hpp>
 #include <systask/engine.hpp>
+#include <systask/engine/timestamp.hpp>
 #include <systask/http/server.hpp>
 
-#include <boost/asio/bind_cancellation_slot.hpp>
-#include <boost/asio/bind_executor.hpp>
-#include <boost/asio/cancellation_signal.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -25,12 +22,13 @@
 #include <array>
 #include <atomic>
 #include <charconv>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <future>
 #include <iostream>
-#include <list>
 #include <random>
+#include <stdexcept>
 #include <string>
 
 namespace asio = boost::asio;
@@ -42,7 +40,13 @@ struct flags {
   std::size_t users = 2000;
   std::size_t groups = 200;
   std::chrono::seconds interval{30};
+  std::string cron;  // a crontab instead of the interval
   demo::sync_settings sync;
+  // Real syncs are mostly clean: the chance that a sync has at least one failed object (a
+  // warning), which sets the per-object failure rate from the directory's size, unless
+  // --failure-rate sets that directly.
+  double warning_rate = 0.2;
+  bool failure_rate_given = false;
   std::string listen = "127.0.0.1:9000";
   std::string token;
   bool once = false;
@@ -59,15 +63,19 @@ Usage: systask-demo [flags]
 
   --users N             users in the generated directory (default 2000)
   --groups N            groups in the generated directory (default 200)
-  --interval SECONDS    time between syncs of each provider (default 30)
+  --interval SECONDS    each provider syncs, and the cleanup runs, every SECONDS (default 30);
+                        a sync still running then is not started twice
+  --cron EXPR           a 5-field crontab (UTC) instead of --interval, e.g. '*/5 * * * *'
   --latency MS          simulated remote latency per page of 100 objects (default 40)
-  --failure-rate P      chance that one object fails permanently, 0..1 (default 0.01)
+  --warning-rate P      chance that a sync has failed objects (a warning), 0..1 (default 0.2)
+  --failure-rate P      chance that one object fails permanently, 0..1 (default: from
+                        --warning-rate and the directory's size)
   --transient-rate P    chance that one object fails transiently and is retried (default 0.03)
-  --hard-failure-rate P chance that a sync fails hard part-way, 0..1 (default 0.1)
+  --hard-failure-rate P chance that a sync fails hard part-way, 0..1 (default 0.05)
   --listen HOST:PORT    where to serve the API (default 127.0.0.1:9000; port 0 picks one)
   --token TOKEN         bearer token for the API (default: $SYSTASK_TOKEN, else generated)
   --once                one sync per provider, print each provider's sync-status JSON
-                        (one line each, on stdout) and exit 0
+                        (one line each, on stdout) and exit 0; the schedules stay paused
   --hold SECONDS        with --once: keep serving the API this long before exiting (default 0)
   --seed N              random seed, for repeatable runs
   --threads N           worker threads of the Asio pool (default 2)
@@ -102,6 +110,7 @@ double parse_rate(const std::string& flag, const std::string& text) {
 
 flags parse_flags(int argc, char** argv) {
   flags f;
+  f.sync.hard_failure_rate = 0.05;  // an occasional failure, as real syncs have
   if (const char* env = std::getenv("SYSTASK_TOKEN")) f.token = env;
   for (int i = 1; i < argc; ++i) {
     const std::string flag = argv[i];
@@ -118,10 +127,20 @@ flags parse_flags(int argc, char** argv) {
       f.groups = parse_number<std::size_t>(flag, value(), 0, 1'000'000);
     } else if (flag == "--interval") {
       f.interval = std::chrono::seconds(parse_number<long>(flag, value(), 1, 86'400));
+    } else if (flag == "--cron") {
+      f.cron = value();
+      try {
+        systask::crontab check(f.cron);
+      } catch (const std::invalid_argument& e) {
+        bad_flag(std::string("--cron: ") + e.what());
+      }
     } else if (flag == "--latency") {
       f.sync.latency = std::chrono::milliseconds(parse_number<long>(flag, value(), 0, 60'000));
     } else if (flag == "--failure-rate") {
       f.sync.object_failure_rate = parse_rate(flag, value());
+      f.failure_rate_given = true;
+    } else if (flag == "--warning-rate") {
+      f.warning_rate = parse_rate(flag, value());
     } else if (flag == "--transient-rate") {
       f.sync.transient_rate = parse_rate(flag, value());
     } else if (flag == "--hard-failure-rate") {
@@ -150,6 +169,11 @@ flags parse_flags(int argc, char** argv) {
       bad_flag("unknown flag '" + flag + "'");
     }
   }
+  if (!f.failure_rate_given) {
+    // P(no object fails) = (1 - p)^objects = 1 - warning_rate.
+    const double objects = static_cast<double>(std::max<std::size_t>(1, f.users + f.groups));
+    f.sync.object_failure_rate = f.warning_rate >= 1 ? 1 : 1 - std::pow(1 - f.warning_rate, 1 / objects);
+  }
   if (f.token.empty()) {
     std::random_device rd;
     static constexpr char hex[] = "0123456789abcdef";
@@ -175,13 +199,13 @@ int main(int argc, char** argv) {
   std::FILE* human = f.once ? stderr : stdout;
 
   asio::thread_pool pool(f.threads);
-  // The demo's timers and cancellation signals are not thread-safe, and the pool has several
+  // The demo's own timers and the signal set are not thread-safe, and the pool has several
   // threads: every use of them below runs on this one strand.
   const auto control = asio::make_strand(pool);
-  // The registry's executor is a strand too. async_run's coroutines run on it, and a
-  // cancellation emitted on `control` reaches a coroutine through that executor, so it never
-  // runs at the same time as the coroutine it cancels. The sync bodies mostly wait; HTTP
-  // connections keep the whole pool.
+  // The registry's executor is a strand too. async_run's coroutines run on it, and so does the
+  // scheduler (its strand is on this one): a cancellation from the scheduler never runs at the
+  // same time as the sync it cancels. The sync bodies mostly wait; HTTP connections keep the
+  // whole pool.
   systask::registry reg(asio::make_strand(pool));
   for (const auto& p : providers) reg.register_provider(p.kind, p.id, p.name);
   reg.prefill({.name = "source_ldap_sync", .uid = "acme-ldap", .description = "Sync the Acme LDAP source"});
@@ -190,27 +214,45 @@ int main(int argc, char** argv) {
   std::array<demo::provider_progress, 3> progress;
   for (std::size_t i = 0; i < providers.size(); ++i) progress[i].kind = providers[i].kind;
   std::atomic<std::uint64_t> run_counter{0};
-  // A cancellation signal per sync, so that shutdown can cancel each sync in progress (control
-  // only; a signal is released once its run has ended, see `report`).
-  struct sync_cancel {
-    asio::cancellation_signal signal;
-    bool running = true;
-  };
-  std::list<sync_cancel> cancel;
-
-  // Starts one sync of provider i; `done` runs on `control` when it has finished (or was
-  // skipped). Call on `control` only.
   const bool show_progress = f.progress && isatty(fileno(human));
-  auto sync_provider = [&](std::size_t i, std::function<void(boost::system::error_code, systask::task_status)> done) {
+
+  // --once waits for the first sync of each provider (counted on the scheduler's strand).
+  int once_remaining = static_cast<int>(providers.size());
+  std::promise<void> all_synced;
+
+  // The periodic syncs and the cleanup are schedules: the scheduler starts each run through
+  // async_run on the registry's executor, never two of one schedule at a time, and records the
+  // last run of each. Declared after the registry, so destroyed before it.
+  systask::scheduler sched(reg);
+  std::array<std::string, 4> schedule_ids;  // three provider syncs, then the cleanup
+  auto cadence = [&](systask::schedule_spec& spec) {
+    if (!f.cron.empty()) {
+      spec.crontab = f.cron;
+    } else {
+      spec.interval = f.interval;
+    }
+    spec.paused = f.once;  // --once runs each schedule once, by hand
+  };
+  for (std::size_t i = 0; i < providers.size(); ++i) {
     const auto& p = providers[i];
-    systask::run_spec spec = reg.sync_spec(p.kind, p.id, std::string("Run full sync for ") + p.name);
-    demo::provider_sync body(p.kind, dir, progress[i], f.sync, f.seed + 7919 * run_counter++);
-    const auto signal = cancel.emplace(cancel.end());
-    auto report = [&, i, signal, done = std::move(done)](boost::system::error_code ec, systask::task_status status) {
-      // The run's coroutine may still be unwinding on the registry's strand, and its cancellation
-      // state lives in this signal's slot: release the signal only after that strand moved on.
-      signal->running = false;
-      asio::post(reg.get_executor(), [&, signal] { asio::post(control, [&, signal] { cancel.erase(signal); }); });
+    systask::schedule_spec spec;
+    spec.run = reg.sync_spec(p.kind, p.id, std::string("Run full sync for ") + p.name);
+    spec.identifier = spec.run.name + ":" + std::to_string(p.id);
+    cadence(spec);
+    // A fresh simulated sync per run: outcomes vary from run to run as real syncs do.
+    spec.body = [&, i](systask::run& r) -> asio::awaitable<systask::task_status> {
+      demo::provider_sync body(providers[i].kind, dir, progress[i], f.sync, f.seed + 7919 * run_counter++);
+      co_return co_await body(r);
+    };
+    spec.on_done = [&, i](boost::system::error_code ec, systask::task_status status) {
+      if (ec == systask::errc::sync_already_running) {
+        // The registry left a message on the running sync; say it here too, without a terminal.
+        if (f.progress && !show_progress) {
+          std::fprintf(human, "%s: skipped a sync, one is still running\n", providers[i].kind);
+          std::fflush(human);
+        }
+        return;
+      }
       // Without a terminal to redraw on, say once per sync how it ended.
       if (f.progress && !show_progress) {
         const auto st = reg.sync_status(providers[i].kind, providers[i].id);
@@ -220,27 +262,28 @@ int main(int argc, char** argv) {
                      progress[i].done.load(), progress[i].total.load(), secs, progress[i].warnings.load());
         std::fflush(human);
       }
-      done(ec, status);
+      if (once_remaining > 0 && --once_remaining == 0) all_synced.set_value();
     };
-    systask::async_run(
-        reg, std::move(spec), std::move(body),
-        asio::bind_cancellation_slot(signal->signal.slot(), asio::bind_executor(control, std::move(report))));
-  };
-  for (std::size_t i = 0; i < providers.size(); ++i) {
-    reg.set_runner(std::string(providers[i].kind) + "_sync", [&, i](const systask::run_spec&) {
-      asio::post(control, [&, i] { sync_provider(i, [](boost::system::error_code, systask::task_status) {}); });
-    });
+    schedule_ids[i] = sched.add(std::move(spec)).id;
   }
-  auto cleanup = [&reg] {
-    systask::async_run(
-        reg, systask::run_spec{.name = "directory_cleanup", .uid = "", .description = "Remove stale sync objects"},
-        [](systask::run& r) {
-          r.info("Removed stale provider objects", {{"removed", 0}});
-          return systask::task_status::successful;
-        },
-        asio::detached);
-  };
-  reg.set_runner("directory_cleanup", [&](const systask::run_spec&) { cleanup(); });
+  {
+    systask::schedule_spec spec;
+    spec.run = {.name = "directory_cleanup", .uid = "", .description = "Remove stale sync objects"};
+    spec.identifier = "directory_cleanup";
+    cadence(spec);
+    spec.body = [](systask::run& r) -> asio::awaitable<systask::task_status> {
+      r.info("Removed stale provider objects", {{"removed", 0}});
+      co_return systask::task_status::successful;
+    };
+    schedule_ids[3] = sched.add(std::move(spec)).id;
+  }
+  // POST /api/v3/events/system_tasks/{uuid}/run/ re-runs a task: through its schedule, so that a
+  // run started by hand is not started twice and shows as the schedule's last run.
+  for (std::size_t i = 0; i < providers.size(); ++i) {
+    reg.set_runner(std::string(providers[i].kind) + "_sync",
+                   [&sched, id = schedule_ids[i]](const systask::run_spec&) { sched.send_now(id); });
+  }
+  reg.set_runner("directory_cleanup", [&sched, id = schedule_ids[3]](const systask::run_spec&) { sched.send_now(id); });
 
   auto tokens = std::make_shared<systask::api::static_tokens>();
   tokens->add(f.token, {"demo", systask::api::permissions::all()});
@@ -281,6 +324,15 @@ int main(int argc, char** argv) {
                            ":" + std::to_string(http.port());
   std::fprintf(human, "systask-demo: %zu users, %zu groups, 3 providers; API on %s\n", f.users, f.groups,
                base.c_str());
+  if (f.once) {
+    std::fprintf(human, "schedules: paused (--once syncs each provider once)\n");
+  } else if (!f.cron.empty()) {
+    std::fprintf(human, "schedules: provider syncs and directory_cleanup on '%s' (UTC), next at %s\n", f.cron.c_str(),
+                 systask::format_timestamp(sched.find(schedule_ids[0])->next_run).c_str());
+  } else {
+    std::fprintf(human, "schedules: provider syncs and directory_cleanup every %lds\n",
+                 static_cast<long>(f.interval.count()));
+  }
   std::fprintf(human, "listening on %s\ntoken: %s\n\nTry:\n", base.c_str(), f.token.c_str());
   std::fprintf(human, "  curl -s -H 'Authorization: Bearer %s' %s/api/v3/providers/google_workspace/1/sync/status/\n",
                f.token.c_str(), base.c_str());
@@ -293,13 +345,10 @@ int main(int argc, char** argv) {
                base.c_str());
   std::fflush(human);
 
-  // Timers, all on `control`: the progress display, the --hold wait, and the periodic syncs
-  // (three providers, then the cleanup).
+  // Timers on `control`: the progress display and the --hold wait.
   demo::progress_display display(progress, human, show_progress);  // drawn on `control` only
   std::atomic<bool> stopping{false};
   asio::steady_timer draw_timer(control), hold_timer(control);
-  std::array<asio::steady_timer, 4> timers{asio::steady_timer(control), asio::steady_timer(control),
-                                           asio::steady_timer(control), asio::steady_timer(control)};
   asio::signal_set signals(control, SIGINT, SIGTERM);
   std::function<void()> draw = [&] {
     if (stopping) return;
@@ -314,14 +363,12 @@ int main(int argc, char** argv) {
   std::promise<void> finished;
   auto shutdown = [&] {  // any thread
     if (stopping.exchange(true)) return;
+    // No more fires; the syncs in progress are cancelled (each run ends as "cancelled").
+    sched.stop();
     asio::post(control, [&] {
       draw_timer.cancel();
       hold_timer.cancel();
-      for (auto& t : timers) t.cancel();
       signals.cancel();
-      for (auto& c : cancel) {
-        if (c.running) c.signal.emit(asio::cancellation_type::terminal);  // the run ends as "cancelled"
-      }
       http.stop([&] { finished.set_value(); });
     });
   };
@@ -330,16 +377,7 @@ int main(int argc, char** argv) {
   });
 
   if (f.once) {
-    int remaining = 3;  // control only
-    std::promise<void> all_synced;
-    asio::post(control, [&] {
-      for (std::size_t i = 0; i < providers.size(); ++i) {
-        sync_provider(i, [&](boost::system::error_code, systask::task_status) {
-          if (--remaining == 0) all_synced.set_value();
-        });
-      }
-    });
-    asio::post(pool, cleanup);
+    for (const auto& id : schedule_ids) sched.send_now(id);
     all_synced.get_future().wait();
     if (show_progress) asio::post(control, [&] { display.draw(); });
     for (const auto& p : providers) {
@@ -364,27 +402,9 @@ int main(int argc, char** argv) {
     }
     finished.get_future().wait();
   } else {
-    // Each provider syncs every --interval after its previous sync ended; a cleanup runs with
-    // the same rhythm. On `control` only.
-    std::function<void(std::size_t)> schedule = [&](std::size_t i) {
-      if (stopping) return;
-      auto again = [&, i] {
-        if (stopping) return;
-        timers[i].expires_after(f.interval);
-        timers[i].async_wait([&, i](boost::system::error_code ec) {
-          if (!ec) schedule(i);
-        });
-      };
-      if (i < 3) {
-        sync_provider(i, [again](boost::system::error_code, systask::task_status) { again(); });
-      } else {
-        cleanup();
-        again();
-      }
-    };
-    asio::post(control, [&] {
-      for (std::size_t i = 0; i < timers.size(); ++i) schedule(i);
-    });
+    // Each schedule runs once at start (as authentik sends a schedule on startup), then on its
+    // cadence.
+    for (const auto& id : schedule_ids) sched.send_now(id);
     finished.get_future().wait();
     std::fprintf(human, "\nsystask-demo: stopped\n");
   }

@@ -4,6 +4,7 @@
 #include <systask/engine/async_run.hpp>
 #include <systask/engine/attribute.hpp>
 #include <systask/engine/clock.hpp>
+#include <systask/engine/crontab.hpp>
 #include <systask/engine/current_run.hpp>
 #include <systask/engine/enums.hpp>
 #include <systask/engine/errc.hpp>
@@ -16,5 +17,6 @@
 #include <systask/engine/run.hpp>
 #include <systask/engine/run_executor.hpp>
 #include <systask/engine/run_ref.hpp>
+#include <systask/engine/schedule.hpp>
 #include <systask/engine/store.hpp>
 #include <systask/engine/version.hpp>
