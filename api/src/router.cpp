@@ -15,15 +15,12 @@ bool known_kind(std::string_view kind) noexcept {
   return false;
 }
 
-// Whether `segments` match `pattern` (see router.hpp); fills the captures of `m`.
-bool matches(std::string_view pattern, const path_segments& segments, matched_route& m) noexcept {
-  std::size_t i = 0;
-  while (!pattern.empty()) {
-    const std::size_t slash = pattern.find('/');
-    const std::string_view p = pattern.substr(0, slash);
-    pattern.remove_prefix(slash + 1);
-    if (i == segments.size()) return false;
-    const std::string_view s = segments[i++];
+// Whether `segments` match the route's pattern (see router.hpp); fills the captures of `m`.
+bool matches(const split_route& r, const path_segments& segments, matched_route& m) noexcept {
+  if (r.size != segments.size()) return false;
+  for (std::size_t i = 0; i < r.size; ++i) {
+    const std::string_view p = r.segments[i];
+    const std::string_view s = segments[i];
     if (p.front() != '{') {
       if (p != s) return false;
     } else if (p == "{kind}") {
@@ -33,7 +30,7 @@ bool matches(std::string_view pattern, const path_segments& segments, matched_ro
       m.id = s;  // {id}, {uuid}
     }
   }
-  return i == segments.size();
+  return true;
 }
 
 }  // namespace
@@ -41,12 +38,14 @@ bool matches(std::string_view pattern, const path_segments& segments, matched_ro
 bool path_segments::split(std::string_view path) {
   size_ = 0;
   if (path.empty() || path.back() != '/') return false;
+  // Clients rarely escape anything: one scan for '%' spares the per-segment checks.
+  const bool any_escape = path.find('%') != std::string_view::npos;
   path.remove_suffix(1);
   while (true) {
     if (size_ == max_route_segments) return false;
     const std::size_t slash = path.find('/');
     std::string_view segment = path.substr(0, slash);
-    if (segment.find('%') != std::string_view::npos) {
+    if (any_escape && segment.find('%') != std::string_view::npos) {
       auto decoded = decode_segment(segment);
       if (!decoded) return false;
       decoded_[size_] = std::move(*decoded);
@@ -64,9 +63,9 @@ std::optional<matched_route> match_route(std::string_view path, path_segments& s
   // Outside the API prefix, matched whole: no decoding, no trailing '/'.
   if (path == "/metrics") return matched_route{route::metrics, "GET", {}, {}};
   if (!path.starts_with(api_prefix) || !segments.split(path.substr(api_prefix.size()))) return std::nullopt;
-  for (const auto& r : api_routes) {
+  for (const auto& r : split_routes) {
     matched_route m{r.which, r.method, {}, {}};
-    if (matches(r.pattern, segments, m)) return m;
+    if (matches(r, segments, m)) return m;
   }
   return std::nullopt;
 }

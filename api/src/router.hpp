@@ -50,6 +50,29 @@ inline constexpr std::size_t max_route_segments = [] {
   return most;
 }();
 
+/// A row of `api_routes` with its pattern split into segments, at compile time.
+struct split_route {
+  route which;
+  std::string_view method;
+  std::array<std::string_view, max_route_segments> segments{};
+  std::size_t size = 0;
+};
+
+inline constexpr auto split_routes = [] {
+  std::array<split_route, std::size(api_routes)> out{};
+  for (std::size_t r = 0; r < out.size(); ++r) {
+    out[r].which = api_routes[r].which;
+    out[r].method = api_routes[r].method;
+    std::string_view p = api_routes[r].pattern;
+    while (!p.empty()) {
+      const std::size_t slash = p.find('/');
+      out[r].segments[out[r].size++] = p.substr(0, slash);
+      p.remove_prefix(slash + 1);
+    }
+  }
+  return out;
+}();
+
 /// A path's segments, percent-decoded. A segment without an escape (every segment a client
 /// normally sends) is a view of the path itself, so splitting allocates nothing; a segment with
 /// one is decoded into a string held here. Not copyable: the views may point into it.
