@@ -2,11 +2,11 @@
 
 #include "query.hpp"
 #include "responses.hpp"
+#include "router.hpp"
 #include "task_list.hpp"
 
 #include <systask/engine/render.hpp>
 
-#include <boost/container/small_vector.hpp>
 #include <rapidjson/document.h>
 #include <rapidjson/error/en.h>
 
@@ -55,64 +55,6 @@ facade::facade(registry& reg, facade_options options) : registry_(&reg), options
 
 namespace {
 
-constexpr std::string_view api_prefix = "/api/v3/";
-
-enum class route { sync_status, sync_object, task_list, task_retrieve, task_run, metrics };
-
-struct matched {
-  route which;
-  std::string_view allow;    // the one method this route serves
-  std::string kind;          // sync routes
-  std::string id;            // sync routes: provider id text; task routes: uuid text
-};
-
-// Splits "a/b/c/" into decoded segments. nullopt when the path does not end in '/', has an
-// empty segment ("//"), a malformed escape, or a segment that decodes to ".", ".." or holds '/'.
-// Every route has at most 5 segments: a small inline vector keeps routing free of allocations.
-using path_segments = boost::container::small_vector<std::string, 6>;
-
-std::optional<path_segments> segments_of(std::string_view path) {
-  if (path.empty() || path.back() != '/') return std::nullopt;
-  path.remove_suffix(1);
-  path_segments out;
-  while (true) {
-    const std::size_t slash = path.find('/');
-    auto seg = decode_segment(path.substr(0, slash));
-    if (!seg || seg->empty() || *seg == "." || *seg == ".." || seg->find('/') != std::string::npos) {
-      return std::nullopt;
-    }
-    out.push_back(std::move(*seg));
-    if (slash == std::string_view::npos) break;
-    path.remove_prefix(slash + 1);
-  }
-  return out;
-}
-
-bool known_kind(std::string_view kind) {
-  for (auto k : provider_kinds) {
-    if (k == kind) return true;
-  }
-  return false;
-}
-
-std::optional<matched> match(std::string_view path) {
-  if (path == "/metrics") return matched{route::metrics, "GET", {}, {}};
-  if (!path.starts_with(api_prefix)) return std::nullopt;
-  const auto segs = segments_of(path.substr(api_prefix.size()));
-  if (!segs) return std::nullopt;
-  const auto& s = *segs;
-  if (s.size() == 5 && s[0] == "providers" && known_kind(s[1]) && s[3] == "sync") {
-    if (s[4] == "status") return matched{route::sync_status, "GET", s[1], s[2]};
-    if (s[4] == "object") return matched{route::sync_object, "POST", s[1], s[2]};
-  }
-  if (s.size() >= 2 && s[0] == "events" && s[1] == "system_tasks") {
-    if (s.size() == 2) return matched{route::task_list, "GET", {}, {}};
-    if (s.size() == 3) return matched{route::task_retrieve, "GET", {}, s[2]};
-    if (s.size() == 4 && s[3] == "run") return matched{route::task_run, "POST", {}, s[2]};
-  }
-  return std::nullopt;
-}
-
 // "Bearer <token>" -> token; "" for a missing or malformed header.
 std::string_view bearer_token(std::string_view authorization) {
   constexpr std::string_view scheme = "bearer ";
@@ -127,7 +69,7 @@ std::string_view bearer_token(std::string_view authorization) {
   return token;
 }
 
-response sync_status(const registry& reg, const principal& who, const matched& m, const query_params& q) {
+response sync_status(const registry& reg, const principal& who, const matched_route& m, const query_params& q) {
   if (!who.can(permission::view_provider)) return permission_denied();
   const auto id = parse_positive_id(m.id);
   if (!id) return not_found();
@@ -173,7 +115,7 @@ response task_list(const registry& reg, const principal& who, const query_params
   return json_response(200, *page);
 }
 
-response task_retrieve(const registry& reg, const principal& who, const matched& m) {
+response task_retrieve(const registry& reg, const principal& who, const matched_route& m) {
   if (!who.can(permission::view_systemtask)) return permission_denied();
   const auto uuid = parse_uuid(m.id);
   if (!uuid) return not_found();
@@ -182,7 +124,7 @@ response task_retrieve(const registry& reg, const principal& who, const matched&
   return json_response(200, to_wire(*record));
 }
 
-response task_run(registry& reg, const principal& who, const matched& m) {
+response task_run(registry& reg, const principal& who, const matched_route& m) {
   if (!who.can(permission::run_task)) return permission_denied();
   const auto uuid = parse_uuid(m.id);
   if (!uuid) return not_found();
@@ -198,7 +140,7 @@ response task_run(registry& reg, const principal& who, const matched& m) {
   return r;
 }
 
-response sync_object(const registry& reg, const facade_options& options, const principal& who, const matched& m,
+response sync_object(const registry& reg, const facade_options& options, const principal& who, const matched_route& m,
                      std::string_view body) {
   if (!who.can(permission::sync_object)) return permission_denied();
   const auto id = parse_positive_id(m.id);
@@ -271,7 +213,8 @@ response sync_object(const registry& reg, const facade_options& options, const p
 
 response facade::handle(const request& req) const noexcept {
   try {
-    const auto m = match(req.path);
+    path_segments segments;
+    const auto m = match_route(req.path, segments);
     if (!m) return not_found();
 
     if (m->which == route::metrics && options_.metrics_public) {

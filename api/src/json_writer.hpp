@@ -15,9 +15,11 @@
 
 #include <rapidjson/writer.h>
 
+#include <array>
 #include <cmath>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <type_traits>
 
 namespace systask::api::detail {
@@ -31,22 +33,29 @@ struct string_sink {
 };
 
 /// RapidJSON's writer plus raw splicing and a sticky failure flag: every call's result is
-/// checked, and a body with any failed call is never sent.
+/// checked, and a body with any failed call is never sent. One per thread, reused for every
+/// body (see to_json): RapidJSON allocates its nesting stack, and an allocator object for it, on
+/// a writer's first value; a reused writer pays that once per thread, not per request.
 class json_writer : public rapidjson::Writer<string_sink> {
  public:
-  explicit json_writer(string_sink& sink) : Writer(sink), out_(sink.out) {}
+  json_writer() { Reset(sink_); }
+  json_writer(const json_writer&) = delete;
+  json_writer& operator=(const json_writer&) = delete;
+
+  /// Starts a new body appended to `out`, forgetting any previous one (finished or not).
+  void reset(std::string& out) noexcept {
+    sink_.out = &out;
+    Reset(sink_);
+    ok_ = true;
+  }
 
   bool ok() const noexcept { return ok_; }
 
-  /// An object member's name that is a C++ identifier (from Describe), written as it is:
-  /// RapidJSON's Key() escapes byte by byte (15% of a small status body). Any other name is
-  /// written with write(w, std::string_view), like every string.
-  void identifier_key(std::string_view name) {
-    raw(rapidjson::kStringType, [&](std::string& out) {
-      out.push_back('"');
-      out.append(name);
-      out.push_back('"');
-    });
+  /// An object member's name that is a C++ identifier, given with its quotes: RapidJSON's Key()
+  /// escapes byte by byte (15% of a small status body). Any other name is written with
+  /// write(w, std::string_view), like every string.
+  void quoted_identifier_key(std::string_view quoted) {
+    raw(rapidjson::kStringType, [&](std::string& out) { out.append(quoted); });
   }
   void check(bool result) noexcept { ok_ = ok_ && result; }
 
@@ -54,14 +63,31 @@ class json_writer : public rapidjson::Writer<string_sink> {
   template <class Fill>
   void raw(rapidjson::Type type, Fill&& fill) {
     Prefix(type);
-    fill(*out_);
+    fill(*sink_.out);
     check(EndValue(true));
   }
 
  private:
-  std::string* out_;
+  string_sink sink_{nullptr};
   bool ok_ = true;
 };
+
+/// The calling thread's writer (see json_writer).
+inline json_writer& thread_json_writer() {
+  thread_local json_writer w;
+  return w;
+}
+
+/// The name of the Boost.Describe member `D` in quotes, built at compile time.
+template <class D>
+inline constexpr auto quoted_member_name = [] {
+  constexpr std::string_view name = D::name;
+  std::array<char, name.size() + 2> quoted{};
+  quoted.front() = '"';
+  for (std::size_t i = 0; i < name.size(); ++i) quoted[i + 1] = name[i];
+  quoted.back() = '"';
+  return quoted;
+}();
 
 template <class T>
 struct is_omittable : std::false_type {};
@@ -164,14 +190,15 @@ void write(json_writer& w, const std::vector<T>& v) {
   w.check(w.EndArray());
 }
 
-template <class T>
-void write_member(json_writer& w, const char* key, const T& value) {
+template <class D, class T>
+void write_member(json_writer& w, const T& value) {
+  constexpr std::string_view key{quoted_member_name<D>.data(), quoted_member_name<D>.size()};
   if constexpr (is_omittable<T>::value) {
     if (!value.value) return;
-    w.identifier_key(key);
+    w.quoted_identifier_key(key);
     write(w, *value.value);
   } else {
-    w.identifier_key(key);
+    w.quoted_identifier_key(key);
     write(w, value);
   }
 }
@@ -180,16 +207,17 @@ template <class T, class D>
   requires(!std::is_enum_v<T>)
 void write(json_writer& w, const T& v) {
   w.check(w.StartObject());
-  boost::mp11::mp_for_each<D>([&](auto member) { write_member(w, member.name, v.*member.pointer); });
+  boost::mp11::mp_for_each<D>([&](auto member) { write_member<decltype(member)>(w, v.*member.pointer); });
   w.check(w.EndObject());
 }
 
 /// Serializes a wire value into `out` (appending). Returns false if any writer call failed;
-/// `out` then holds a partial body that must not be sent.
+/// `out` then holds a partial body that must not be sent. Uses the calling thread's writer, so
+/// it must not be called from inside a write() (no write does).
 template <class T>
 bool to_json(const T& value, std::string& out) {
-  string_sink sink{&out};
-  json_writer w(sink);
+  json_writer& w = thread_json_writer();
+  w.reset(out);
   write(w, value);
   return w.ok() && w.IsComplete();
 }

@@ -147,3 +147,137 @@ TEST_F(http_stream, EmptyOrTruncatedInputGetsNoResponseAndNoCrash) {
 }
 
 }  // namespace
+
+namespace {
+
+// Every kind of response the adapter writes, byte for byte (uuids masked): status lines, header
+// fields and their order, Content-Length, Connection: close, bodies. Written down from the
+// adapter as it serialized responses with Beast's serializer, so that a change to how the head
+// is built cannot change a byte.
+struct http_golden : http_stream {
+  http_golden() {
+    reg.set_runner("scim_sync", [](const run_spec&) {});
+    uuid = reg.list_tasks().at(0).uuid();
+  }
+  std::string uuid;
+};
+
+TEST_F(http_golden, EveryKindOfResponseIsWrittenByteForByteAsBefore) {
+  const std::string auth = "Authorization: Bearer admin-token\r\n";
+  const std::string keep_alive = serve(
+      "GET /api/v3/providers/scim/3/sync/status/ HTTP/1.1\r\nHost: x\r\n" + auth + "\r\n" +
+      "GET /nope/ HTTP/1.1\r\nHost: x\r\n\r\n"
+      "GET /-/health/live/ HTTP/1.1\r\nHost: x\r\n\r\n"
+      "DELETE /api/v3/events/system_tasks/ HTTP/1.1\r\nHost: x\r\n" + auth + "\r\n" +
+      "GET /api/v3/events/system_tasks/ HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer nothing-token\r\n\r\n"
+      "POST /api/v3/events/system_tasks/" + uuid + "/run/ HTTP/1.1\r\nHost: x\r\n" + auth + "\r\n" +
+      "POST /api/v3/providers/scim/3/sync/object/ HTTP/1.1\r\nHost: x\r\n" + auth + "Content-Length: 2\r\n\r\n{}" +
+      "GET /api/v3/providers/scim/3/sync/status/?include_running=maybe HTTP/1.1\r\nHost: x\r\n" + auth + "\r\n" +
+      "GET /-/health/live/ HTTP/1.0\r\n\r\n"
+      "GET /-/health/live/ HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_EQ(systask::test::mask_uuids(keep_alive),
+            "HTTP/1.1 200 OK\r\n"
+            "Content-Type: application/json; charset=utf-8\r\n"
+            "Server: systask\r\n"
+            "Content-Length: 489\r\n"
+            "\r\n"
+            R"({"is_running":false,"tasks":[{"uuid":"<uuid>","name":"scim_sync","full_name":"scim_sync:acme-scim",)"
+            R"("uid":"acme-scim","description":"Run full sync for provider \"Acme SCIM\"",)"
+            R"("start_timestamp":"2024-07-29T15:51:28.000000Z","finish_timestamp":"2024-07-29T15:51:28.000000Z",)"
+            R"("duration":0.0,"status":"successful","messages":[],"expires":"2024-07-29T21:51:28.000000Z",)"
+            R"("expiring":true}],"last_successful_sync":"2024-07-29T15:51:28.000000Z","last_sync_status":"done"})"
+            "HTTP/1.1 404 Not Found\r\n"
+            "Content-Type: application/json; charset=utf-8\r\n"
+            "Server: systask\r\n"
+            "Content-Length: 42\r\n"
+            "\r\n"
+            "{\"detail\":\"Not found.\",\"code\":\"not_found\"}"
+            "HTTP/1.1 200 OK\r\n"
+            "Server: systask\r\n"
+            "Content-Length: 0\r\n"
+            "\r\n"
+            "HTTP/1.1 405 Method Not Allowed\r\n"
+            "Content-Type: application/json; charset=utf-8\r\n"
+            "Allow: GET\r\n"
+            "Server: systask\r\n"
+            "Content-Length: 71\r\n"
+            "\r\n"
+            "{\"detail\":\"Method \\\"DELETE\\\" not allowed.\",\"code\":\"method_not_allowed\"}"
+            "HTTP/1.1 403 Forbidden\r\n"
+            "Content-Type: application/json; charset=utf-8\r\n"
+            "Server: systask\r\n"
+            "Content-Length: 90\r\n"
+            "\r\n"
+            "{\"detail\":\"You do not have permission to perform this action.\",\"code\":\"permission_denied\"}"
+            "HTTP/1.1 204 No Content\r\n"
+            "Server: systask\r\n"
+            "Content-Length: 0\r\n"
+            "\r\n"
+            "HTTP/1.1 400 Bad Request\r\n"
+            "Content-Type: application/json; charset=utf-8\r\n"
+            "Server: systask\r\n"
+            "Content-Length: 94\r\n"
+            "\r\n"
+            "{\"sync_object_model\":[\"This field is required.\"],\"sync_object_id\":[\"This field is required.\"]}"
+            "HTTP/1.1 400 Bad Request\r\n"
+            "Content-Type: application/json; charset=utf-8\r\n"
+            "Server: systask\r\n"
+            "Content-Length: 48\r\n"
+            "\r\n"
+            "{\"include_running\":[\"Must be a valid boolean.\"]}"
+            "HTTP/1.1 200 OK\r\n"
+            "Server: systask\r\n"
+            "Connection: close\r\n"
+            "Content-Length: 0\r\n"
+            "\r\n");
+  EXPECT_EQ(serve("GET /nope/ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"),
+            "HTTP/1.1 404 Not Found\r\n"
+            "Content-Type: application/json; charset=utf-8\r\n"
+            "Server: systask\r\n"
+            "Connection: close\r\n"
+            "Content-Length: 42\r\n"
+            "\r\n"
+            "{\"detail\":\"Not found.\",\"code\":\"not_found\"}");
+  EXPECT_EQ(serve("GET /nope/ HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET /nope/ HTTP/1.0\r\n\r\n"),
+            "HTTP/1.1 404 Not Found\r\n"
+            "Content-Type: application/json; charset=utf-8\r\n"
+            "Server: systask\r\n"
+            "Content-Length: 42\r\n"
+            "\r\n"
+            "{\"detail\":\"Not found.\",\"code\":\"not_found\"}"
+            "HTTP/1.1 404 Not Found\r\n"
+            "Content-Type: application/json; charset=utf-8\r\n"
+            "Server: systask\r\n"
+            "Connection: close\r\n"
+            "Content-Length: 42\r\n"
+            "\r\n"
+            "{\"detail\":\"Not found.\",\"code\":\"not_found\"}");
+  options.max_body_bytes = 10;
+  options.max_header_bytes = 200;
+  EXPECT_EQ(serve("POST /x/ HTTP/1.1\r\nContent-Length: 11\r\n\r\n01234567890"),
+            "HTTP/1.1 413 Payload Too Large\r\n"
+            "Content-Type: application/json; charset=utf-8\r\n"
+            "Server: systask\r\n"
+            "Connection: close\r\n"
+            "Content-Length: 60\r\n"
+            "\r\n"
+            "{\"detail\":\"Request body too large.\",\"code\":\"body_too_large\"}");
+  EXPECT_EQ(serve("GET /x/ HTTP/1.1\r\nX: " + std::string(300, 'a') + "\r\n\r\n"),
+            "HTTP/1.1 431 Request Header Fields Too Large\r\n"
+            "Content-Type: application/json; charset=utf-8\r\n"
+            "Server: systask\r\n"
+            "Connection: close\r\n"
+            "Content-Length: 71\r\n"
+            "\r\n"
+            "{\"detail\":\"Request header fields too large.\",\"code\":\"header_too_large\"}");
+  EXPECT_EQ(serve("GET / HTTP/1.1\r\nBad Header\r\n\r\n"),
+            "HTTP/1.1 400 Bad Request\r\n"
+            "Content-Type: application/json; charset=utf-8\r\n"
+            "Server: systask\r\n"
+            "Connection: close\r\n"
+            "Content-Length: 57\r\n"
+            "\r\n"
+            "{\"detail\":\"Malformed HTTP request.\",\"code\":\"bad_request\"}");
+}
+
+}  // namespace
