@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSL-1.0
 # Two builds of the request path compared in one run, for a change to it (e.g. a branch against
 # the commit it started from): the same-run ratio new/base of
 #   1. instructions per request under callgrind (bench/request_cost.sh on each build:

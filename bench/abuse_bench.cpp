@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // A normal client's latency under hostile load: keep-alive GETs of the sync-status route over
 // loopback, first with the server otherwise idle, then while the reliability issue's abuse runs
 // against the same server (tests/http/abuse_load.hpp: 1,000 idle connections held open, a

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Message append: systask's run::log next to the naive baseline, spdlog's ringbuffer_sink_mt
 // (which also formats on write), the shared_mutex store of pre-rendered messages, moodycamel's
 // ConcurrentQueue carrying the same stored bytes in fixed slots, and the storage floor (a clock

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 
 // What every benchmark program shares: the tiny sizes of CI's smoke runs, CPU pinning, checks

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSL-1.0
 """Self (exclusive) instructions per function of callgrind dumps, costliest first.
 
 callgrind_annotate 3.19 charges every instruction of a dump taken by a client request

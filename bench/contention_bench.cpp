@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // A writer and a reader together: one thread appends flat out to a running provider sync whose
 // ring (128 messages) is full and turning over, while the other reads the provider's sync status
 // (with the running run) not at all, 10 times a second, or flat out. Each for a fixed window,

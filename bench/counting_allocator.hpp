@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 
 // The memory benchmark's global operator new/delete (counting_allocator.cpp): every call

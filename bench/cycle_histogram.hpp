@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 
 // Per-operation latency in CPU cycles (rdtsc), bucketed on a log scale, for the p50/p99 that

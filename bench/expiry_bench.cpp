@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Expiry must cost in proportion to what expires (K runs), not to what lives (N runs). One
 // reclamation pass over K expired runs among N live ones, on a manual clock; setup is not timed.
 // Rows (named for stable smoke names; counters say the sizes):

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Memory: what the engine holds, as malloc's own footprint (glibc mallinfo2: bytes in use in
 // every arena plus mmapped blocks, so chunk headers, alignment and rounding are counted), and
 // the process's resident memory where the question is about the machine. Deterministic: one

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 
 // The two lock-based stores systask is measured against, each doing the job systask does (start

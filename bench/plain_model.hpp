@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 
 // The "what a C++ programmer writes first" model of the same data: runs and messages as plain

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 
 // The RapidJSON peers, written as a speed-minded user writes them: a `Writer` over the plain

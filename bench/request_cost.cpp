@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The instruction cost of one request, for callgrind: deterministic where a timed benchmark on a
 // shared 2-core machine is not (instructions executed do not depend on the load). Run it through
 // bench/request_cost.sh, which runs it under `valgrind --tool=callgrind` and prints instructions

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSL-1.0
 # Instructions per request (callgrind's Ir) of the sync-status request path, from
 # bench/request_cost.cpp: through facade::handle, and over HTTP through the Beast session of
 # http::server (the server thread only, the client's instructions left out). Instruction counts

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // A whole run, as a host pays for it: start a provider sync, log 20 messages with 3 attributes,
 // finish it, read the provider's sync status once. systask does it through its API (the status
 // read goes through the facade: token check, routing, snapshot, JSON) and drives its

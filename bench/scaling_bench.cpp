@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Paths whose cost may grow with the number of runs held, each measured through the facade at a
 // small and a large registry in the same run of the benchmark (1,000 and 100,000 finished runs,
 // one task key and one message each; rows named small/large, the counter says how many):

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Sync-status JSON for one provider: systask (the facade's whole request path: token check,
 // routing, snapshot, JSON, copy into the response) next to the peers, each serializing a plain
 // model built from systask's own records:

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSL-1.0
 # systask_add_library(<name> <export name> [EXPORT_SET <set>] <sources>...): one of systask's
 # libraries, with its `systask::<export name>` alias, public headers in ./include (installed as
 # they are), C++20, install rules into the export set (default systask-targets; each optional

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSL-1.0
 # systask_warnings(<target>): the warnings systask's own code is kept free of, in the manner of
 # spdlog's spdlog_enable_warnings (cmake/utils.cmake). They are PRIVATE compile options, so they
 # never reach a consumer through exported target properties, and they are not in the presets'

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSL-1.0
 """Writes docs/PERFORMANCE.md from one run of scripts/bench, and nothing else.
 
 Usage: bench_report.py [--smoke] RESULTS_DIR REPORT_PATH [--raw RAW_PATH]

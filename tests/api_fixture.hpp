@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 
 // Test helper: a facade over an engine_fixture, with tokens for every permission mix, and a

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 
 // Test helper: a registry on its own io_context with a manual clock, so no test sleeps.

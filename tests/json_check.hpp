@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 
 // Test helper: parse text as JSON with RapidJSON (strict: the whole input, valid UTF-8).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 
 // This process's resident memory, for the tests and benchmarks that bound or report it (the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 
 // Test helper: messages that carry their writer, their sequence number and a checksum of their

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 
 // The one generic serializer of the wire structs: Boost.Describe walks the members in order,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 
 // Parsing of what arrives in a URL: path segments and query parameters.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 
 // Building responses: a JSON body from a wire value (500 from a fresh buffer if writing fails)

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 
 // Which route a request path names: the facade's route table and the matcher over it. Private to

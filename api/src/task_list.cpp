@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #include "task_list.hpp"
 
 #include <algorithm>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 
 // `GET /events/system_tasks/`: the query (filters, search, ordering, pagination) and its

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 
 // The JSON bodies of the contract as plain structs, members named exactly as their JSON keys

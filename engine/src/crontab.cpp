@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The crontab dialect: parsing (croniter 1.3.5's grammar, with what systask leaves out refused
 // by name) and the search for the next matching minute.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Expiry: the heap of deadlines and the timer on the registry's strand that drops expired
 // records from their views.
 

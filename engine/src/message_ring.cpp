@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #include "message_ring.hpp"
 
 #include <systask/engine/limits.hpp>

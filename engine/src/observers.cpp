@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Observers: the bounded queue of run events between start/finish and the registry's strand,
 // and the delivery on the strand.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Teardown: a registry's link to its execution context, and what cuts it (the context's
 // shutdown, or ~registry).
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 
 // Buffer-level rendering shared by the append path and the snapshot path, one section per unit.

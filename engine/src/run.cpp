@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #include <systask/engine/run.hpp>
 
 #include "registry_state.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Run images, the form in which a store keeps runs: made from records (make_run_image) and
 // turned back into frozen records (registry_state::restore).
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Run lifecycle: task keys and their configuration, start, prefill, append and finish.
 
 #include "registry_state.hpp"

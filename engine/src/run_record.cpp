@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Run records in their two forms (live: a message ring; frozen: one packed buffer) and what
 // readers do with either: count, visit and render the messages.
 

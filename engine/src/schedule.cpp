@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The scheduler's public API: schedules added, found, paused, sent and removed from any thread,
 // under the scheduler's mutex; the timer's work is in schedule_timer.cpp.
 

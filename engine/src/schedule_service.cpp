@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Teardown: a scheduler's link to its execution context, and what cuts it (the context's
 // shutdown, or ~scheduler). Mirrors registry_service.cpp.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The scheduler's timer work, on its strand: which schedules are due, the fires and the runs
 // they start (through async_run), and the bookkeeping when a run ends.
 

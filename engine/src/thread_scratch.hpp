@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 
 // A per-thread scratch object that stays usable while the thread's thread_local objects are

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 
 // UTF-8 decoding with the engine's repair policy: each maximal invalid subpart (Unicode's "best

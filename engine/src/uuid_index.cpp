@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The uuid index: which task entry holds the run with a given uuid (see uuid_index.hpp).
 
 #include "uuid_index.hpp"

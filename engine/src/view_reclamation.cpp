@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // View reclamation: freeing the task views that copy-on-write updates replaced, at once when
 // no reader is pinned, otherwise from a deferred pass on the registry's strand.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 
 // A generated directory of users and groups, as an identity provider would hold it.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // systask-demo: a small but real host. It embeds systask's engine on an Asio thread pool,
 // syncs a generated directory to three providers on schedules the way an identity provider
 // does, and serves the authentik-compatible API over HTTP. `systask-demo --help` lists the flags.

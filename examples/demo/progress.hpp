@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 
 // Live progress of the provider syncs: a redrawn bar per provider on a terminal, plain lines

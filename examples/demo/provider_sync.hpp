@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 
 // The body of one provider sync, the way authentik's outgoing sync runs: pages of 100 users,

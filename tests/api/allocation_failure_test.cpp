@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // What the API does when memory runs out inside its noexcept functions: they must neither
 // allocate where the caller controls the size nor let std::bad_alloc reach `noexcept` (which
 // would terminate the host). This binary's operator new can be made to fail on one thread

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #include <systask/api/facade.hpp>
 
 #include "api_fixture.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Snapshot consistency under load, through the facade: writers start, log to and finish provider
 // syncs, readers take sync statuses (with the running run) and task lists, and a 1 ms retention
 // makes records expire while they are read. Every body must be valid JSON and schema-valid; no

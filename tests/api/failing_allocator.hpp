@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 
 // Test helper: the global operator new of the binary that links failing_allocator.cpp can be

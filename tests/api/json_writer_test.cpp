@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #include "json_writer.hpp"
 
 #include <gtest/gtest.h>

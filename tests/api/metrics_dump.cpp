@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Prints the metrics of a registry with finished, failed, running and lossy runs, and a task
 // name given as invalid UTF-8, so that `promtool check metrics` can judge the real output (see
 // tests/CMakeLists.txt), with two stores attached.

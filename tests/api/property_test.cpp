@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Property: for random registry contents and random requests, the facade always answers with a
 // status the contract allows for that route, and a body that is valid JSON matching the
 // contract's schema for that status.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // What a store does across a restart, without the store: record runs of every kind, image them
 // (make_run_image: task_record + for_each_message), restore the images into a fresh registry,
 // and compare every body the facade serves, byte for byte, uuids included.

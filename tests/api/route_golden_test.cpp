@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Every route of the facade and every way a path can miss one, answered byte for byte: status,
 // content type, extra headers and body (uuids masked). The expected answers were written down
 // from the facade at main 47b62fa, before routing and body writing were rewritten for speed, so

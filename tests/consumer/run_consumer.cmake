@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSL-1.0
 # Runs one consumer check (cmake -P), failing on the first step that fails. MODE:
 #   install       (the fixture) configures, builds and installs systask from SYSTASK_SOURCE into
 #                 PREFIX as shared libraries, the way a distribution would (tests, benchmarks,

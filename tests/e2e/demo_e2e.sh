@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSL-1.0
 # End to end: systask-demo --once on an ephemeral loopback port; its stdout and its HTTP answers
 # must match the contract's schema, and SIGTERM must stop it cleanly. Then the periodic mode,
 # stopped by SIGTERM while it syncs, and rounds of SIGTERM while syncs are re-run over HTTP.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // What happens when memory runs out in the middle of the engine's work: nothing recorded is
 // lost, no lock is left held, and the next operation repairs what the failed one left. The
 // allocations fail on demand (failing_allocator.hpp), in this binary only.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #include <systask/engine/async_run.hpp>
 
 #include "engine_fixture.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Attribute values: built in place inside a log call, never from a named array or object
 // (whose items are already gone), and read only as the kind they hold.
 

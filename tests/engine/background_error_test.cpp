@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Background work (expiry, reclamation, runners queued by trigger) never lets an exception
 // escape into the host's io_context::run(): each failure is counted and reported to the host's
 // hook, on the executor.

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSL-1.0
 """systask's crontab against Debian's python3-croniter (1.3.5), the reference of its dialect.
 
 Generates a few thousand expressions (fixed seed: steps, ranges, lists, names, both day fields

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The crontab dialect on fixed examples: authentik's expressions, croniter's subtleties, and the
 // errors (naming the field and the token). The comparison with croniter itself over generated
 // expressions is the CTest crontab_reference (tests/engine/crontab_reference.py).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Replaces every form of the global operator new and delete for the test binary it is linked
 // into; see failing_allocator.hpp. Memory comes from malloc / posix_memalign and goes back to
 // free, so the sanitizers still see every block.

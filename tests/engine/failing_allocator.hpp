@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 
 // Test helper: a global operator new replacement (failing_allocator.cpp, linked into the

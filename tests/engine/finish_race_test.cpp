@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // A run finishing while other threads log to it or read the registry's counters: what a
 // concurrent reader sees is never torn, and what was accepted before the finish counts.
 

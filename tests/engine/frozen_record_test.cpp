@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Frozen records: a finished run's messages packed into one buffer that replaces the live record
 // (ring and chunks) in the view. What they serve must be byte for byte what the live record
 // served, for every kind of run, and their counts must be exact.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Observers: told of starts and finishes on the registry's strand, in order, never on the
 // thread that started or finished the run; a full queue drops and counts, and observers hear of
 // the drops; a throwing observer is contained.

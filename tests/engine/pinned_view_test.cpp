@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The pin/retire primitive on its own: a replaced view is freed at once when nobody reads it,
 // kept while a reader is pinned, and under concurrent readers and writers no reader ever sees
 // a freed or half-built view and every view is freed exactly once.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Copy-on-write views replaced while a reader is pinned are freed once it leaves, by a deferred
 // pass on the registry's strand that visits only the entries that have something to free.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #include <systask/engine/registry.hpp>
 
 #include "engine_fixture.hpp"

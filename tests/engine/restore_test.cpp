@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // registry::restore: runs and providers come back from a store's images, serve what they served
 // before, and follow the rules a finish follows (history depth, keep_on_success, expiry); bad
 // images are refused one by one with a reason.

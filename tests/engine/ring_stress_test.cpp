@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Counting stress: several writers append to one ring while a reader copies it; what went in
 // must equal what came out plus what was counted as dropped, with each writer's order kept and
 // no torn message. Sizes scale with SYSTASK_STRESS_MESSAGES (messages per writer).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The scheduler's public API from many threads while its timer fires and its runs start and end
 // on a multi-threaded context: meant for TSan. What went in (fires and sends) must equal what
 // came out (runs started plus starts skipped), per schedule, and match the registry's records.

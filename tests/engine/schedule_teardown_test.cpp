@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Teardown of a scheduler in any order with its execution context: meant for ASan (a
 // use-after-free here is a crash in a strand or a timer of a dead context) and TSan.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Schedules with a manual clock: cadence (crontab and interval), paused, send now, no overlap,
 // wall-clock steps both ways, last status tracking. No test sleeps: the clock moves when told,
 // and check_now() runs the timer's work.

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSL-1.0
 """Compares systask::slugify with Django's slugify, which authentik uses for provider uids.
 
 Usage: slug_reference.py PATH/TO/slugify_tool

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Snapshot consistency under load: writers append to provider syncs that start and finish
 // continuously while readers take sync statuses; every snapshot must be well-formed, and every
 // finished run must hold exactly the messages its writer logged.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Teardown in any order: run handles and task records may outlive their registry and its
 // execution context. Meant for ASan (a use-after-free here is a crash in ~strand_impl or a
 // post into a dead context), and for TSan where threads are involved.

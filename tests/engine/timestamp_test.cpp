@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #include <systask/engine/timestamp.hpp>
 
 #include "render_buffer.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The uuid index behind find_task: lookups by uuid without a scan of every task, entries removed
 // when their records leave, running runs found too.
 

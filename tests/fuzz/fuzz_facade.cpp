@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // libFuzzer: a request (method, path, query, headers, body) carved from the input -> facade.
 // The status must be one the contract allows, and the body valid JSON matching the contract's
 // schema for that status.

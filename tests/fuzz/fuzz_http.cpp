@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // libFuzzer: raw bytes -> one HTTP connection of the adapter, through Beast's test stream.
 // Never a crash or a hang; every response the server writes must parse as HTTP/1.1 and carry a
 // status the contract (or the adapter's limits) allows.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // libFuzzer: text and an attribute tree built from the input -> rendered LogEvent. The result
 // must always be valid JSON no longer than limits::message_bytes, and the event must equal the
 // input exactly whenever the input was valid UTF-8 short enough not to be cut.

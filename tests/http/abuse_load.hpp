@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 
 // The hostile load of the reliability issue, shared by the abuse test (which checks every answer

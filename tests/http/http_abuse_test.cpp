@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Abuse over loopback: oversized headers and bodies, malformed request lines, 1,000 idle
 // connections, a slowloris client, bad and missing tokens, ids at and beyond int64, non-UUIDs
 // and path tricks, all at once (tests/http/abuse_load.hpp). The server must stay up, answer each

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 
 // Blocking loopback HTTP/1.1 client helpers shared by the HTTP tests and the abuse benchmark:

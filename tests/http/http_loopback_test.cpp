@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The HTTP adapter over real loopback sockets: many clients, keep-alive, slow clients cut off
 // while others are served, the connection cap, graceful shutdown, and the server's lifetime
 // against its facade's.

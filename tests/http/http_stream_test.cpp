@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The HTTP adapter over Beast's in-memory test stream: exact bytes in, exact bytes out.
 
 #include <systask/http/testing.hpp>

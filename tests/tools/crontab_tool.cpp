@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Reads lines "SECONDS MICROSECONDS EXPRESSION" (a start time as Unix time, then a crontab
 // expression) and prints, per line, "ok" and the next 20 fire times after the start as Unix
 // seconds, or "error" and the parser's message. Used by tests/engine/crontab_reference.py.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // schema_check SCHEMA DEFINITION: validates each line of standard input (one JSON document per
 // line) against one definition of the contract's JSON Schema. Exit 0 when all are valid.
 

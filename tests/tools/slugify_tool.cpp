@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // slugify_tool: reads one name per line of standard input, written as hex bytes (so any byte,
 // newline and invalid UTF-8 included, can be a name; an empty line is the empty name), and
 // writes systask::slugify of each on its own line (a slug has no newline). With

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The HTTP/1.1 adapter over the facade: the server, its acceptor and its TCP sessions. With
 // session.hpp, the only code of the production library that includes Beast.
 

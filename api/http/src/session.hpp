@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 
 // One HTTP/1.1 connection over any Beast stream: the server's TCP sessions and the testing

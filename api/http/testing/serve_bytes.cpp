@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The in-memory entry point of the HTTP adapter for tests and fuzzers. Kept out of
 // libsystask_http so that the production library never includes Beast's experimental test stream.
 

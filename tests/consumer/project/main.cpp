@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // A tiny host: starts a run, serves its status through the API facade, and checks that the HTTP
 // adapter links and runs. Proves that systask::engine, systask::api and systask::http are usable from
 // outside (RapidJSON and Beast stay private to them).

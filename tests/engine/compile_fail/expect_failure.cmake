@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSL-1.0
 # cmake -DCXX=<compiler> -DINCLUDE=<engine include dir> -DSOURCE=<snippet> -P expect_failure.cmake
 # The snippet must compile as it is (so a failure below is not a broken include path or flag),
 # and must fail to compile, on a deleted conversion, with each of the macros.

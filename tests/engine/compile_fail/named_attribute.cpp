@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Compiled by tests/engine/compile_fail/expect_failure.cmake: as it is, it must compile; with
 // one of the SYSTASK_NAMED_* macros defined it must not, because a named systask::array or
 // systask::object already points at a dead initializer list.

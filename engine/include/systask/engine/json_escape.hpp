@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 
 // Text safety: UTF-8 validation and repair, and the JSON string escaper that every stored

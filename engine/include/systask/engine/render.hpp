@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 
 // Rendering a message (LogEvent) as it is stored and served. Also includes the text-safety and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 
 // What a store (a database behind the registry: SQLite, PostgreSQL) and the engine exchange:

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 
 // RFC 3339 timestamps as the wire contract writes them (engine/src/timestamp.cpp).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 
 // The single source of the version: the top-level CMakeLists.txt parses these three lines.

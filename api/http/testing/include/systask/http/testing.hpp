@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 
 // Test support for the HTTP adapter (library systask_http_testing, built with the tests and
