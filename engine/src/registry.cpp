@@ -152,7 +152,7 @@ std::optional<provider_status> registry::sync_status(std::string_view kind, std:
   if (success != detail::provider_state::none) {
     out.last_successful_sync = wall_time{std::chrono::microseconds{success}};
   }
-  const int outcome = p->last_outcome.load(std::memory_order_acquire);
+  const int outcome = p->last_outcome();
   if (outcome >= 0) {
     out.last_sync_status = static_cast<sync_outcome>(outcome);
   } else if (out.is_running) {
@@ -276,7 +276,7 @@ std::vector<provider_summary> registry::providers() const {
     }
     const std::int64_t success = p.last_success_us.load(std::memory_order_acquire);
     if (success != detail::provider_state::none) s.last_successful_sync = wall_time{std::chrono::microseconds{success}};
-    const int outcome = p.last_outcome.load(std::memory_order_acquire);
+    const int outcome = p.last_outcome();
     if (outcome >= 0) s.last_sync_status = static_cast<sync_outcome>(outcome);
     out.push_back(std::move(s));
   });

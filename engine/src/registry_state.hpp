@@ -116,8 +116,36 @@ struct provider_state {
   const provider_info info;
   task_entry* const entry;
   static constexpr std::int64_t none = INT64_MIN;
-  std::atomic<std::int64_t> last_success_us{none};  // wall time of the last successful finish
-  std::atomic<int> last_outcome{-1};                 // sync_outcome of the last finished run
+  std::atomic<std::int64_t> last_success_us{none};  // wall time of the latest successful finish
+
+  // Syncs are numbered in the order they take the lock. The lock is released when a sync's ring
+  // closes, before its outcome is published, so the next sync may start, and even finish, in
+  // between: the outcome is tagged with the sync's number and a late publisher never replaces a
+  // later sync's outcome. Restored outcomes carry number 0, older than any sync of this process.
+  std::atomic<std::uint64_t> syncs_started{0};
+
+  /// Raises the last successful sync to `us` (never lowers it). Any thread.
+  void note_success(std::int64_t us) noexcept {
+    std::int64_t prev = last_success_us.load(std::memory_order_relaxed);
+    while (prev < us && !last_success_us.compare_exchange_weak(prev, us, std::memory_order_acq_rel)) {
+    }
+  }
+  /// Publishes the outcome of sync number `sync` unless a later sync's is there. Any thread.
+  void note_outcome(std::uint64_t sync, sync_outcome outcome) noexcept {
+    const std::int64_t tagged = static_cast<std::int64_t>(sync << 8 | static_cast<std::uint64_t>(outcome));
+    std::int64_t prev = last_outcome_tagged.load(std::memory_order_relaxed);
+    while ((prev < 0 || static_cast<std::uint64_t>(prev) >> 8 < sync) &&
+           !last_outcome_tagged.compare_exchange_weak(prev, tagged, std::memory_order_acq_rel)) {
+    }
+  }
+  /// The latest finished sync's outcome, or -1 when none finished. Any thread.
+  int last_outcome() const noexcept {
+    const std::int64_t v = last_outcome_tagged.load(std::memory_order_acquire);
+    return v < 0 ? -1 : static_cast<int>(v & 0xff);
+  }
+
+ private:
+  std::atomic<std::int64_t> last_outcome_tagged{-1};  // (sync number << 8) | sync_outcome, or -1
 };
 
 /// Pins an entry's view for the duration of a read (see pinned_view).

@@ -69,6 +69,10 @@ std::string check_image(const run_image& im) {
   const auto bits = parse_uuid(im.uuid);
   if (!bits) return "the uuid is not a canonical 8-4-4-4-12 hex UUID";
   if (bits->hi == 0 && bits->lo == 0) return "the uuid is the nil UUID";
+  // Lookups (the API lower-cases the path) and the duplicate checks compare exactly.
+  if (std::any_of(im.uuid.begin(), im.uuid.end(), [](char c) { return c >= 'A' && c <= 'F'; })) {
+    return "the uuid has upper-case hex digits (the engine writes and finds uuids in lower case)";
+  }
   if (im.name.empty()) return "the task name is empty";
   if (!stored_text(im.name, limits::name_bytes)) return "the task name is not valid UTF-8 of at most 256 bytes";
   if (!stored_text(im.uid, limits::name_bytes)) return "the uid is not valid UTF-8 of at most 256 bytes";
@@ -134,15 +138,12 @@ restore_report registry_state::restore(std::vector<run_image> runs, std::vector<
     }
     if (p.last_success) {
       const std::int64_t us = micros(*p.last_success);
-      std::int64_t prev = ps->last_success_us.load(std::memory_order_relaxed);
-      while (prev < us && !ps->last_success_us.compare_exchange_weak(prev, us, std::memory_order_acq_rel)) {
-      }
+      ps->note_success(us);
       ps->entry->note_success(us);
     }
     if (p.last_outcome) {
-      // A sync finished in this process already is newer than any image.
-      int none = -1;
-      ps->last_outcome.compare_exchange_strong(none, static_cast<int>(*p.last_outcome), std::memory_order_acq_rel);
+      // Number 0: a sync finished in this process already is newer than any image.
+      ps->note_outcome(0, *p.last_outcome);
     }
     ++report.providers_restored;
   }
@@ -202,10 +203,7 @@ restore_report registry_state::restore(std::vector<run_image> runs, std::vector<
     if (c.status == task_status::successful) {
       entry->note_success(micros(im.finish));
       if (ps) {
-        std::int64_t prev = ps->last_success_us.load(std::memory_order_relaxed);
-        const std::int64_t us = micros(im.finish);
-        while (prev < us && !ps->last_success_us.compare_exchange_weak(prev, us, std::memory_order_acq_rel)) {
-        }
+        ps->note_success(micros(im.finish));
       }
     }
     valid.push_back(c);

@@ -254,6 +254,9 @@ run registry_state::start(const run_spec& spec) {
       throw;
     }
     if (started) {
+      // Numbered while it holds the lock: no other sync of this provider can start until this
+      // one's ring closes, which only its handle (not yet returned) can do.
+      if (provider) record->provider_sync = provider->syncs_started.fetch_add(1, std::memory_order_relaxed) + 1;
       records_held.fetch_add(1, std::memory_order_relaxed);
       account(*entry, change);
       if (observing()) enqueue_event(event_kind::started, record);
@@ -371,8 +374,9 @@ task_status registry_state::finish(run_record& record, task_status requested, st
   if (status == task_status::successful) entry.note_success(finish_us);
 
   if (provider_state* p = record.provider) {
-    if (status == task_status::successful) p->last_success_us.store(finish_us, std::memory_order_release);
-    p->last_outcome.store(static_cast<int>(outcome_of(status, levels)), std::memory_order_release);
+    // The lock was released when the ring closed: a later sync may have published already.
+    if (status == task_status::successful) p->note_success(finish_us);
+    p->note_outcome(record.provider_sync, outcome_of(status, levels));
   }
   record.phase.store(run_record::finished, std::memory_order_release);
 

@@ -135,6 +135,9 @@ struct run_record final : record_core, std::enable_shared_from_this<run_record> 
 
   task_entry* const entry;         // lives as long as the registry state
   provider_state* const provider;  // non-null for a provider sync
+  // The sync's number (provider_state::syncs_started), set by start when the run takes the lock,
+  // before anyone else has the run; read by finish to publish the outcome in sync order.
+  std::uint64_t provider_sync = 0;
 
   message_ring ring;
   std::atomic<std::uint32_t> levels_seen{0};  // bit i: a message of log_level i was appended

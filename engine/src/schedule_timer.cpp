@@ -242,11 +242,11 @@ void scheduler_state::run_done(const std::shared_ptr<schedule_entry>& e, const s
         e->last_run->cancelled = ec == boost::asio::error::operation_aborted;
       }
     } else {
-      // It never started: the skips waiting for its run are counted already, and there is no
-      // run to tell.
-      e->pending_skips = 0;
       if (ec && ec != boost::asio::error::operation_aborted) e->last_start_error = ec;
     }
+    // Skips waiting for a run that has ended (or never started) are counted already, in
+    // `skipped`; told to the next run they would describe a run that is not theirs.
+    e->pending_skips = 0;
     try {
       done = e->on_done;
     } catch (...) {

@@ -243,6 +243,38 @@ TEST(Provider, LastSuccessfulSyncOutlivesTheRecord) {
   EXPECT_TRUE(st->last_successful_sync);
 }
 
+// Review of 5651371: finish releases the lock when the ring closes, then publishes the outcome;
+// the next sync may start and finish in between. A late publisher must not replace a later
+// sync's outcome, nor move the last successful sync back in time.
+TEST(Provider, ALateFinishNeverReplacesALaterSyncsOutcome) {
+  detail::provider_state p("scim/3", provider_info{"scim", 3, "Acme SCIM", "scim_sync", "acme-scim"}, nullptr);
+  EXPECT_EQ(p.last_outcome(), -1);
+  p.note_outcome(0, sync_outcome::error);  // restored: taken while nothing is known
+  EXPECT_EQ(p.last_outcome(), static_cast<int>(sync_outcome::error));
+  p.note_outcome(2, sync_outcome::warning);  // sync 2 published first
+  p.note_outcome(1, sync_outcome::done);  // sync 1, late
+  p.note_outcome(0, sync_outcome::error);  // a restore after the process synced
+  EXPECT_EQ(p.last_outcome(), static_cast<int>(sync_outcome::warning));
+  p.note_outcome(3, sync_outcome::error);
+  EXPECT_EQ(p.last_outcome(), static_cast<int>(sync_outcome::error));
+
+  p.note_success(2'000);
+  p.note_success(1'000);
+  EXPECT_EQ(p.last_success_us.load(), 2'000);
+}
+
+// Syncs are numbered in lock order, so the outcome shown is the newest sync's, whatever the
+// order in which two finishes publish.
+TEST(Provider, SyncsAreNumberedInTheOrderTheyTakeTheLock) {
+  engine_fixture f;
+  f.reg.register_provider("scim", 3, "Acme SCIM");
+  f.reg.start(f.reg.sync_spec("scim", 3)).finish(task_status::error);
+  f.reg.start(f.reg.sync_spec("scim", 3)).finish(task_status::successful);
+  EXPECT_EQ(f.reg.sync_status("scim", 3)->last_sync_status, sync_outcome::done);
+  f.reg.start(f.reg.sync_spec("scim", 3)).finish(task_status::warning);
+  EXPECT_EQ(f.reg.sync_status("scim", 3)->last_sync_status, sync_outcome::warning);
+}
+
 // A clock at the very start of wall_time's range: the last successful sync is kept in
 // microseconds and must convert back without overflowing (UBSan reports it under the asan preset).
 TEST(Provider, LastSuccessfulSyncAtTheStartOfTimeConvertsBack) {

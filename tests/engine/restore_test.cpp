@@ -216,6 +216,9 @@ TEST(Restore, RefusesBadImagesOneByOneAndRestoresTheRest) {
   good_provider.uid = "acme-scim";
   good_provider.provider = provider_ref{"scim", 3};
   images.push_back(good_provider);
+  // Review of 5651371: an upper-case uuid was restored but never found by the API, and the same
+  // uuid in two cases was restored twice.
+  images.push_back(image("A0000000-0000-4000-8000-0000000000AB", "t", now));
 
   const auto report = f.reg.restore(images);
   EXPECT_EQ(report.runs_restored, 2u);
@@ -231,6 +234,7 @@ TEST(Restore, RefusesBadImagesOneByOneAndRestoresTheRest) {
   EXPECT_NE(report.errors[8].reason.find("holds a run with this uuid"), std::string::npos);
   EXPECT_NE(report.errors[9].reason.find("no provider is registered"), std::string::npos);
   EXPECT_NE(report.errors[10].reason.find("not the sync task"), std::string::npos) << report.errors[10].reason;
+  EXPECT_NE(report.errors.back().reason.find("upper-case"), std::string::npos) << report.errors.back().reason;
   EXPECT_TRUE(f.reg.find_task(uuid_n(1)));
   EXPECT_TRUE(f.reg.find_task(uuid_n(10)));
   EXPECT_EQ(f.reg.sync_status("scim", 3)->tasks.size(), 1u);

@@ -69,7 +69,10 @@ class task_record {
   /// format (`compact_message_format_version`; `expand_compact_message` turns it into the
   /// LogEvent JSON), valid during the call only. The loss marker is not a message: it is
   /// rendered from `messages_dropped()`. Works on running and finished runs alike; never blocks
-  /// writers (a message being written during the call is skipped; a later call sees it). Any
+  /// writers. On a running run a message still being written is skipped while later ones are
+  /// given, so resuming from the highest seq seen + 1 can miss it until the run finishes: a store
+  /// that must be exact writes the finished run in full (observers' `on_finished`), keyed by
+  /// (uuid, seq) so that rewriting what it has is harmless. Any
   /// thread; uses about 9 KiB of stack; exceptions from `f` propagate. Returns how many
   /// messages it gave.
   template <class F>

@@ -39,7 +39,9 @@ using schedule_body = std::function<boost::asio::awaitable<task_status>(run&)>;
 /// provider sync was skipped because another run holds its lock (nothing started);
 /// `asio::error::operation_aborted` when `scheduler::stop` cancelled it; another error when the
 /// run could not start. Called on the scheduler's strand; must not throw (an exception is
-/// caught and reported to `registry_options::on_background_error`).
+/// caught and reported to `registry_options::on_background_error`). It must not destroy the
+/// scheduler that calls it (the destructor waits for callbacks in progress: from inside one it
+/// would wait for itself); post the destruction to another handler instead.
 using schedule_done = std::function<void(boost::system::error_code, task_status)>;
 
 /// What `scheduler::add` takes: a plain struct, every field defaulted.
@@ -168,6 +170,10 @@ class scheduler {
   /// as `error` "cancelled"). Returns at once; the runs end on the executor. Irreversible;
   /// idempotent. As for any Asio cancellation, the runs' executor should be a strand (or a
   /// single-threaded context) so that it never runs at the same time as the run it cancels.
+  /// A fire that was already starting its run when `stop` was called may still start it; that
+  /// run then ends at once as `error` "cancelled" (or, when the scheduler is being destroyed,
+  /// "The scheduler was destroyed before this run began"), so a provider's last sync status can
+  /// read `error` after a stop. Known limitation: see docs/engine.md, Schedules.
   void stop();
 
   /// Runs the timer's work now, on the strand: fires what is due and re-arms the timer. The

@@ -33,7 +33,7 @@ struct stored_message {
 /// Everything a store keeps of one run, and everything `registry::restore` needs to serve it
 /// again byte for byte. `make_run_image` fills it from a task_record.
 struct run_image {
-  std::string uuid;                       ///< canonical 8-4-4-4-12 hex UUID, not nil
+  std::string uuid;                       ///< canonical 8-4-4-4-12 hex UUID in lower case, not nil
   std::string name;                       ///< task name, non-empty
   std::string uid;                        ///< "" for none
   std::string description;                ///< may be ""

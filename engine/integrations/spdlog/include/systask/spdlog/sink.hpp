@@ -69,8 +69,9 @@ class spdlog_sink final : public ::spdlog::sinks::sink {
   std::uint64_t routed() const noexcept { return routed_.load(std::memory_order_relaxed); }
   /// Messages that found no run: no run was current on the logging thread. Lock-free.
   std::uint64_t unrouted() const noexcept { return unrouted_.load(std::memory_order_relaxed); }
-  /// Messages the run refused: it had finished, its registry was gone, or (in the
-  /// `drop_newest` overflow policy) its ring was full. Lock-free.
+  /// Messages the run refused: it had finished or its registry was gone. A message lost to a
+  /// full ring is accepted and counted by the run (its `messages_dropped()`), so it is in
+  /// `routed()`. Lock-free.
   std::uint64_t refused() const noexcept { return refused_.load(std::memory_order_relaxed); }
   /// Calls of `flush()` so far. Lock-free.
   std::uint64_t flushes() const noexcept { return flushes_.load(std::memory_order_acquire); }
