@@ -4,12 +4,9 @@
 #include <systask/engine/limits.hpp>
 #include <systask/engine/render.hpp>
 
-#include "registry_service.hpp"
 #include "registry_state.hpp"
 
-#include <boost/asio/execution/context.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/query.hpp>
 
 #include <algorithm>
 #include <stdexcept>
@@ -24,11 +21,24 @@ using detail::task_entry;
 
 registry::registry(const executor_type& executor, registry_options options)
     : state_(std::make_shared<registry_state>(executor, std::move(options))) {
-  // The context's service detaches this state when the context shuts down, so nothing the
-  // state does later (a run finishing, a handler's destructor) touches the dead context.
-  boost::asio::execution_context& context = boost::asio::query(executor, boost::asio::execution::context);
-  boost::asio::use_service<detail::registry_service>(context).attach(state_);
+  // Detached when the context shuts down, so nothing the state does later (a run finishing,
+  // a handler's destructor) touches the dead context.
+  detail::executor_link::detach_with_context(state_);
 }
+
+namespace detail {
+
+void registry_state::close_registry() noexcept {
+  registry_gone_.store(true, std::memory_order_release);
+  // Close the rings of the runs still going, so their handles' log calls return false without
+  // the append path checking anything more.
+  tasks.for_each([](task_entry& e) {
+    entry_pin pin(e);
+    for (const auto& r : pin.view().running) r->ring.close();
+  });
+}
+
+}  // namespace detail
 
 registry::~registry() {
   state_->close_registry();

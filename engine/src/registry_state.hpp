@@ -2,6 +2,7 @@
 #pragma once
 
 #include "concurrent_index.hpp"
+#include "executor_link.hpp"
 #include "observer_queue.hpp"
 #include "pinned_view.hpp"
 #include "run_record.hpp"
@@ -159,17 +160,11 @@ struct registry_access;
 /// Everything a registry owns; shared by the registry, its run handles and pending handlers.
 ///
 /// Teardown: the state may outlive both the registry object and the execution context (a run
-/// handle or a task record keeps it). Everything it does on the executor goes through
-/// `with_executor`, which refuses once the state is detached; `detach_executor` (called by
-/// ~registry and by the context's registry_service at shutdown) waits out the threads inside
-/// `with_executor` and drops the strand, so nothing touches the context after it is gone.
-class registry_state : public std::enable_shared_from_this<registry_state> {
+/// handle or a task record keeps it); everything it does on the executor goes through its
+/// executor_link (`with_executor`), which ~registry and the context's shutdown detach.
+class registry_state : public executor_link, public std::enable_shared_from_this<registry_state> {
  public:
-  using strand_type = boost::asio::strand<registry::executor_type>;
-
   registry_state(registry::executor_type executor, registry_options options);
-
-  const registry::executor_type executor;  // never used once detached (the context may be gone)
   const registry_options options;
   const clock_source& clock;
 
@@ -270,40 +265,12 @@ class registry_state : public std::enable_shared_from_this<registry_state> {
   void report_background_error(std::string_view what, std::exception_ptr error) noexcept;
   std::atomic<std::uint64_t> background_errors{0};
 
-  /// Runs `use(strand, executor)` (to post or to create a timer) unless the state is detached
-  /// from its execution context. Returns false when detached or when `use` threw (then nothing
-  /// was posted). Any thread; lock-free; never blocks.
-  template <class Use>
-  bool with_executor(Use&& use) noexcept {
-    if (users_.fetch_add(1, std::memory_order_acquire) & detached_bit) {
-      users_.fetch_sub(1, std::memory_order_release);
-      return false;
-    }
-    bool done = true;
-    try {
-      use(*strand_, executor);
-    } catch (...) {
-      done = false;
-    }
-    users_.fetch_sub(1, std::memory_order_release);
-    return done;
-  }
-  /// Stops every later `with_executor`, waits for the ones in progress (each a post or a timer
-  /// creation) and drops the strand. Any thread but one inside `with_executor`; idempotent, also
-  /// when ~registry and the context's shutdown call it at once.
-  void detach_executor() noexcept;
-
   /// Called by ~registry: runs of a destroyed registry record nothing more (log returns false,
   /// finish returns `unknown`). Any thread; idempotent.
   void close_registry() noexcept;
   bool registry_gone() const noexcept { return registry_gone_.load(std::memory_order_acquire); }
 
  private:
-  static constexpr std::uint64_t detached_bit = 1ull << 63;
-  // Threads inside with_executor (low bits) and the detached flag (top bit).
-  std::atomic<std::uint64_t> users_{0};
-  std::optional<strand_type> strand_;  // reset (only) by detach_executor, once no user is inside
-  std::atomic<bool> strand_dropped_{false};  // one detach_executor resets strand_
   std::atomic<bool> registry_gone_{false};
 
   void schedule_delivery() noexcept;

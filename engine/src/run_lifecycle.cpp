@@ -104,10 +104,9 @@ const clock_source& checked_clock(const registry_options& o) {
 }  // namespace
 
 registry_state::registry_state(registry::executor_type ex, registry_options opts)
-    : executor(std::move(ex)),
+    : executor_link(std::move(ex)),
       options((validate(opts.default_task), validate(opts), std::move(opts))),
-      clock(checked_clock(options)),
-      strand_(std::in_place, executor) {}
+      clock(checked_clock(options)) {}
 
 std::string registry_state::task_key(std::string_view name, std::string_view uid) {
   // Length-prefixed so that no (name, uid) pair can collide with another.

@@ -4,13 +4,10 @@
 
 #include <systask/engine/schedule.hpp>
 
-#include "schedule_service.hpp"
 #include "schedule_state.hpp"
 #include "uuid.hpp"
 
-#include <boost/asio/execution/context.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/query.hpp>
 
 #include <algorithm>
 #include <stdexcept>
@@ -29,12 +26,11 @@ constexpr std::chrono::seconds max_interval = std::chrono::hours(24 * 366);
 namespace detail {
 
 scheduler_state::scheduler_state(registry& r, scheduler_options o)
-    : reg(r),
-      executor(r.get_executor()),
+    : executor_link(r.get_executor()),
+      reg(r),
       options(o),
       clock(r.options().clock),
-      on_background_error(r.options().on_background_error),
-      strand_(boost::asio::make_strand(executor)) {}
+      on_background_error(r.options().on_background_error) {}
 
 std::shared_ptr<schedule_entry> scheduler_state::find_locked(std::string_view id) const {
   for (const auto& e : entries) {
@@ -107,10 +103,9 @@ scheduler::scheduler(registry& reg, scheduler_options options) {
     throw std::invalid_argument("systask: scheduler_options::clock_check must be at least 1 ms");
   }
   state_ = std::make_shared<scheduler_state>(reg, options);
-  // The context's service detaches this state when the context shuts down, so nothing the
-  // state does later (a run ending, a handler's destructor) touches the dead context.
-  boost::asio::execution_context& context = boost::asio::query(state_->executor, boost::asio::execution::context);
-  boost::asio::use_service<detail::schedule_service>(context).attach(state_);
+  // Detached when the context shuts down, so nothing the state does later (a run ending, a
+  // handler's destructor) touches the dead context.
+  detail::executor_link::detach_with_context(state_);
 }
 
 scheduler::~scheduler() {

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: BSL-1.0
 #pragma once
 
+#include "executor_link.hpp"
+
 #include <systask/engine/crontab.hpp>
 #include <systask/engine/schedule.hpp>
 
@@ -66,18 +68,13 @@ struct schedule_entry {
 };
 
 /// Everything a scheduler owns; shared by the scheduler, its pending handlers and its runs.
-/// Teardown mirrors registry_state: everything done on the executor goes through
-/// `with_executor`, which refuses once detached; `detach_executor` (from ~scheduler, or from
-/// the context's schedule_service at shutdown) waits out the threads inside it and drops the
-/// strand, so nothing touches the context after it is gone.
-class scheduler_state : public std::enable_shared_from_this<scheduler_state> {
+/// Teardown as registry_state's: everything done on the executor goes through its
+/// executor_link (`with_executor`), which ~scheduler and the context's shutdown detach.
+class scheduler_state : public executor_link, public std::enable_shared_from_this<scheduler_state> {
  public:
-  using strand_type = boost::asio::strand<registry::executor_type>;
-
   scheduler_state(registry& reg, scheduler_options options);
 
   registry& reg;  // used only to start runs, never once the scheduler is destroyed
-  const registry::executor_type executor;
   const scheduler_options options;
   const std::shared_ptr<const clock_source> clock;
   const background_error_handler on_background_error;
@@ -115,34 +112,10 @@ class scheduler_state : public std::enable_shared_from_this<scheduler_state> {
 
   void report_background_error(std::string_view what, std::exception_ptr error) noexcept;
 
-  /// As registry_state::with_executor: runs `use(strand, executor)` unless detached.
-  template <class Use>
-  bool with_executor(Use&& use) noexcept {
-    if (users_.fetch_add(1, std::memory_order_acquire) & detached_bit) {
-      users_.fetch_sub(1, std::memory_order_release);
-      return false;
-    }
-    bool done = true;
-    try {
-      use(*strand_, executor);
-    } catch (...) {
-      done = false;
-    }
-    users_.fetch_sub(1, std::memory_order_release);
-    return done;
-  }
-  /// Stops every later `with_executor`, waits for the ones in progress and drops the strand.
-  /// Any thread but one inside `with_executor`; idempotent.
-  void detach_executor() noexcept;
-
  private:
   void arm(std::optional<std::chrono::nanoseconds> wait) noexcept;  // strand only
   void cancel_timer() noexcept;                                      // strand only
 
-  static constexpr std::uint64_t detached_bit = 1ull << 63;
-  std::atomic<std::uint64_t> users_{0};
-  std::optional<strand_type> strand_;
-  std::atomic<bool> strand_dropped_{false};
   std::weak_ptr<boost::asio::steady_timer> timer_;  // strand only
   bool shut_down_ = false;                          // strand only
 };
