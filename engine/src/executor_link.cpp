@@ -19,6 +19,16 @@ void executor_link::detach_executor() noexcept {
   if (!strand_dropped_.exchange(true, std::memory_order_acq_rel)) strand_.reset();
 }
 
+void executor_link::report_background_error(std::string_view what, std::exception_ptr error) noexcept {
+  background_errors_.fetch_add(1, std::memory_order_relaxed);
+  if (!on_background_error_) return;
+  try {
+    on_background_error_(what, std::move(error));
+  } catch (...) {
+    // The hook must not throw; if it does, the failure stays contained here.
+  }
+}
+
 void executor_link::detach_with_context(const std::shared_ptr<executor_link>& link) {
   boost::asio::execution_context& context = boost::asio::query(link->executor, boost::asio::execution::context);
   boost::asio::use_service<executor_link_service>(context).attach(link);

@@ -8,6 +8,8 @@
 // `with_executor`, which refuses once the link is detached; `detach_executor` (called by the
 // owner's destructor, and by the context's executor_link_service at shutdown) waits out the
 // threads inside `with_executor` and drops the strand, so nothing touches a dead context.
+// The link also reports what fails in that background work: counted, and passed to the host's
+// `on_background_error` hook.
 
 #include <systask/engine/registry.hpp>
 
@@ -16,9 +18,11 @@
 
 #include <atomic>
 #include <cstdint>
+#include <exception>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <string_view>
 #include <vector>
 
 namespace systask::detail {
@@ -27,7 +31,8 @@ class executor_link {
  public:
   using strand_type = boost::asio::strand<registry::executor_type>;
 
-  explicit executor_link(registry::executor_type ex) : executor(std::move(ex)), strand_(std::in_place, executor) {}
+  executor_link(registry::executor_type ex, background_error_handler on_background_error)
+      : executor(std::move(ex)), on_background_error_(std::move(on_background_error)), strand_(std::in_place, executor) {}
   executor_link(const executor_link&) = delete;
   executor_link& operator=(const executor_link&) = delete;
 
@@ -57,6 +62,12 @@ class executor_link {
   /// when the owner's destructor and the context's shutdown call it at once.
   void detach_executor() noexcept;
 
+  /// Counts a failure of background work and tells the host's hook. Any thread. Never throws:
+  /// an exception from the hook is dropped (the hook must not throw).
+  void report_background_error(std::string_view what, std::exception_ptr error) noexcept;
+  /// Failures reported so far. Any thread.
+  std::uint64_t background_errors() const noexcept { return background_errors_.load(std::memory_order_relaxed); }
+
   /// Has the context's executor_link_service detach `link` when the context shuts down (at
   /// once if it already has). Any thread; allocates.
   static void detach_with_context(const std::shared_ptr<executor_link>& link);
@@ -65,6 +76,9 @@ class executor_link {
   ~executor_link() = default;
 
  private:
+  const background_error_handler on_background_error_;
+  std::atomic<std::uint64_t> background_errors_{0};
+
   static constexpr std::uint64_t detached_bit = 1ull << 63;
   // Threads inside with_executor (low bits) and the detached flag (top bit).
   std::atomic<std::uint64_t> users_{0};

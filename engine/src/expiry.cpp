@@ -114,16 +114,6 @@ void registry_state::drop_expired(task_entry& entry, wall_time now) {
   account(entry, change);
 }
 
-void registry_state::report_background_error(std::string_view what, std::exception_ptr error) noexcept {
-  background_errors.fetch_add(1, std::memory_order_relaxed);
-  if (!options.on_background_error) return;
-  try {
-    options.on_background_error(what, std::move(error));
-  } catch (...) {
-    // The hook must not throw; if it does, the failure stays contained here.
-  }
-}
-
 void registry_state::cancel_timer() noexcept {
   if (auto t = timer_.lock()) {
     try {

@@ -348,7 +348,7 @@ void registry::reclaim_expired() {
 
 std::size_t registry::records_held() const { return state_->records_held.load(std::memory_order_relaxed); }
 std::uint64_t registry::background_errors() const noexcept {
-  return state_->background_errors.load(std::memory_order_relaxed);
+  return state_->background_errors();
 }
 
 void registry::add_observer(std::shared_ptr<run_observer> observer) { state_->add_observer(std::move(observer)); }

@@ -260,10 +260,6 @@ class registry_state : public executor_link, public std::enable_shared_from_this
   mutable std::mutex stores_mutex;
   std::vector<std::shared_ptr<const store_status_source>> stores;
 
-  /// Counts a failure of background work and tells the host's hook (on the executor). Never
-  /// throws: an exception from the hook is dropped.
-  void report_background_error(std::string_view what, std::exception_ptr error) noexcept;
-  std::atomic<std::uint64_t> background_errors{0};
 
   /// Called by ~registry: runs of a destroyed registry record nothing more (log returns false,
   /// finish returns `unknown`). Any thread; idempotent.

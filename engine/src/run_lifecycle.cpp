@@ -104,7 +104,7 @@ const clock_source& checked_clock(const registry_options& o) {
 }  // namespace
 
 registry_state::registry_state(registry::executor_type ex, registry_options opts)
-    : executor_link(std::move(ex)),
+    : executor_link(std::move(ex), opts.on_background_error),
       options((validate(opts.default_task), validate(opts), std::move(opts))),
       clock(checked_clock(options)) {}
 

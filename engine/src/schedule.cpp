@@ -26,11 +26,10 @@ constexpr std::chrono::seconds max_interval = std::chrono::hours(24 * 366);
 namespace detail {
 
 scheduler_state::scheduler_state(registry& r, scheduler_options o)
-    : executor_link(r.get_executor()),
+    : executor_link(r.get_executor(), r.options().on_background_error),
       reg(r),
       options(o),
-      clock(r.options().clock),
-      on_background_error(r.options().on_background_error) {}
+      clock(r.options().clock) {}
 
 std::shared_ptr<schedule_entry> scheduler_state::find_locked(std::string_view id) const {
   for (const auto& e : entries) {
@@ -84,16 +83,6 @@ void scheduler_state::request_tick() noexcept {
   with_executor([&](strand_type& strand, const registry::executor_type&) {
     boost::asio::post(strand, [self = shared_from_this()] { self->tick(); });
   });
-}
-
-void scheduler_state::report_background_error(std::string_view what, std::exception_ptr error) noexcept {
-  background_errors.fetch_add(1, std::memory_order_relaxed);
-  if (!on_background_error) return;
-  try {
-    on_background_error(what, std::move(error));
-  } catch (...) {
-    // The hook must not throw; if it does, the failure stays contained here.
-  }
 }
 
 }  // namespace detail
@@ -268,7 +257,7 @@ void scheduler::stop() {
 void scheduler::check_now() { state_->request_tick(); }
 
 std::uint64_t scheduler::background_errors() const noexcept {
-  return state_->background_errors.load(std::memory_order_relaxed);
+  return state_->background_errors();
 }
 
 registry::executor_type scheduler::get_executor() const noexcept { return state_->executor; }

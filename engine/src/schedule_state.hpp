@@ -77,7 +77,6 @@ class scheduler_state : public executor_link, public std::enable_shared_from_thi
   registry& reg;  // used only to start runs, never once the scheduler is destroyed
   const scheduler_options options;
   const std::shared_ptr<const clock_source> clock;
-  const background_error_handler on_background_error;
 
   mutable std::mutex mutex;
   std::vector<std::shared_ptr<schedule_entry>> entries;  // in the order added
@@ -87,7 +86,6 @@ class scheduler_state : public executor_link, public std::enable_shared_from_thi
   std::atomic<bool> destroyed{false};  // ~scheduler has begun: no on_done, no body, no start
   // Held while an on_done runs, so that ~scheduler can wait for it (on_done uses host objects).
   std::mutex callback_mutex;
-  std::atomic<std::uint64_t> background_errors{0};
 
   // Helpers under the mutex.
   std::shared_ptr<schedule_entry> find_locked(std::string_view id) const;
@@ -110,7 +108,6 @@ class scheduler_state : public executor_link, public std::enable_shared_from_thi
   /// Queues a tick on the strand (after a change). Any thread.
   void request_tick() noexcept;
 
-  void report_background_error(std::string_view what, std::exception_ptr error) noexcept;
 
  private:
   void arm(std::optional<std::chrono::nanoseconds> wait) noexcept;  // strand only
