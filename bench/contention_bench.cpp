@@ -16,6 +16,7 @@
 #include "bench_support.hpp"
 #include "naive_store.hpp"
 #include "plain_model.hpp"
+#include "bench_facade.hpp"
 
 #include <systask/api/facade.hpp>
 #include <systask/engine.hpp>
@@ -60,11 +61,7 @@ struct systask_side {
     reg->configure_task("google_workspace_sync", o);
     reg->register_provider("google_workspace", 1, "Acme Google Workspace");
     run = reg->start(reg->sync_spec("google_workspace", 1));
-    auto tokens = std::make_shared<systask::api::static_tokens>();
-    tokens->add("bench", {"bench", systask::api::all_permissions});
-    systask::api::facade_options fo;
-    fo.tokens = tokens;
-    api = std::make_unique<systask::api::facade>(*reg, fo);
+    api = sb::make_bench_facade(*reg);
     req.headers.emplace_back("Authorization", "Bearer bench");
   }
   void append(const sb::message_input& m) { sb::log_input(run, m); }

@@ -21,6 +21,7 @@
 
 #include "bench_support.hpp"
 #include "plain_model.hpp"
+#include "bench_facade.hpp"
 
 #include <systask/api/facade.hpp>
 #include <systask/engine.hpp>
@@ -73,11 +74,7 @@ struct world {
       run.finish(systask::task_status::successful);
     }
     io.poll();
-    auto tokens = std::make_shared<systask::api::static_tokens>();
-    tokens->add("bench", {"bench", systask::api::all_permissions});
-    systask::api::facade_options fo;
-    fo.tokens = tokens;
-    api = std::make_unique<systask::api::facade>(*reg, fo);
+    api = sb::make_bench_facade(*reg);
   }
 };
 

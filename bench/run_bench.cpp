@@ -14,6 +14,7 @@
 #include "bench_support.hpp"
 #include "naive_store.hpp"
 #include "plain_model.hpp"
+#include "bench_facade.hpp"
 
 #include <systask/api/facade.hpp>
 #include <systask/engine.hpp>
@@ -53,11 +54,7 @@ struct systask_host {
     reg = std::make_unique<systask::registry>(io, o);
     reg->register_provider("google_workspace", 1, "Acme Google Workspace");
     spec = reg->sync_spec("google_workspace", 1, description);
-    auto tokens = std::make_shared<systask::api::static_tokens>();
-    tokens->add("bench", {"bench", systask::api::all_permissions});
-    systask::api::facade_options fo;
-    fo.tokens = tokens;
-    api = std::make_unique<systask::api::facade>(*reg, fo);
+    api = sb::make_bench_facade(*reg);
     status_request.headers.emplace_back("Authorization", "Bearer bench");
   }
 
@@ -112,9 +109,10 @@ void check_whole_run_bodies() {
   sb::require_equivalent("whole run", systask_body, naive_body);
 }
 
-void BM_whole_run_systask(benchmark::State& state) {
+// The same loop for both hosts: a whole run per iteration, its body kept alive.
+template <class Host>
+void measure_whole_runs(benchmark::State& state, Host& h) {
   check_whole_run_bodies();
-  systask_host h(systask::system_clocks());
   std::size_t bytes = 0;
   for (auto _ : state) {
     const std::string body = h.whole_run([] {});
@@ -124,20 +122,17 @@ void BM_whole_run_systask(benchmark::State& state) {
   state.counters["body_bytes"] = static_cast<double>(bytes);
   state.SetItemsProcessed(state.iterations());
 }
+
+void BM_whole_run_systask(benchmark::State& state) {
+  systask_host h(systask::system_clocks());
+  measure_whole_runs(state, h);
+}
 BENCHMARK(BM_whole_run_systask)->UseRealTime();
 
 void BM_whole_run_naive(benchmark::State& state) {
-  check_whole_run_bodies();
   auto clocks = systask::system_clocks();
   naive_host h(*clocks);
-  std::size_t bytes = 0;
-  for (auto _ : state) {
-    const std::string body = h.whole_run([] {});
-    bytes = body.size();
-    benchmark::DoNotOptimize(body.data());
-  }
-  state.counters["body_bytes"] = static_cast<double>(bytes);
-  state.SetItemsProcessed(state.iterations());
+  measure_whole_runs(state, h);
 }
 BENCHMARK(BM_whole_run_naive)->UseRealTime();
 

@@ -12,6 +12,7 @@
 
 #include "bench_support.hpp"
 #include "rapidjson_peers.hpp"
+#include "bench_facade.hpp"
 
 #include <systask/api/facade.hpp>
 #include <systask/engine.hpp>
@@ -210,11 +211,7 @@ struct scaling_world {
       if (i % stride == 0 && uuids.size() < 64) uuids.emplace_back(r.uuid());
     }
     io.poll();
-    auto tokens = std::make_shared<systask::api::static_tokens>();
-    tokens->add("bench", {"bench", systask::api::all_permissions});
-    systask::api::facade_options fo;
-    fo.tokens = tokens;
-    api = std::make_unique<systask::api::facade>(*reg, fo);
+    api = sb::make_bench_facade(*reg);
     sqlite = std::make_unique<sqlite_peer>(reg->list_tasks());
     sb::require_equivalent("task list at " + std::to_string(n) + " runs", get(list_target).body, sqlite->list("error"));
   }

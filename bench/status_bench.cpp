@@ -16,6 +16,7 @@
 #include "bench_support.hpp"
 #include "plain_model.hpp"
 #include "rapidjson_peers.hpp"
+#include "bench_facade.hpp"
 
 #include <systask/api/facade.hpp>
 #include <systask/engine.hpp>
@@ -185,11 +186,7 @@ struct status_world {
       reg->start(spec).finish(systask::task_status::successful);
     }
     io.poll();
-    auto tokens = std::make_shared<systask::api::static_tokens>();
-    tokens->add("bench", {"bench", systask::api::all_permissions});
-    systask::api::facade_options fo;
-    fo.tokens = tokens;
-    api = std::make_unique<systask::api::facade>(*reg, fo);
+    api = sb::make_bench_facade(*reg);
     const auto response = api->handle(request());
     if (response.status != 200) sb::fail_run("the status request was answered " + std::to_string(response.status));
     systask_body = response.body;
