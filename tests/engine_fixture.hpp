@@ -19,7 +19,8 @@ struct engine_fixture {
   explicit engine_fixture(task_options defaults = {})
       : clock(std::make_shared<manual_clock>()), reg(io, registry_options{defaults, clock}) {}
 
-  std::string messages_of(const task_record& r) const {
+  /// A record's messages as the API serves them (the JSON array).
+  static std::string messages_of(const task_record& r) {
     std::string out;
     r.write_messages_json(out);
     return out;

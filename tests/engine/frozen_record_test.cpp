@@ -24,12 +24,6 @@ using namespace std::chrono_literals;
 using namespace systask;
 using systask::test::engine_fixture;
 
-std::string json_of(const task_record& r) {
-  std::string out;
-  r.write_messages_json(out);
-  return out;
-}
-
 // Finishes `r` and compares what its live record (the ring the handle still holds, closed and
 // unchanged since the finish read it) serves with what the frozen record in the view serves.
 void expect_frozen_serves_what_live_served(engine_fixture& f, run& r, task_status s, const char* what) {
@@ -41,7 +35,7 @@ void expect_frozen_serves_what_live_served(engine_fixture& f, run& r, task_statu
   const auto found = f.reg.find_task(uuid);
   ASSERT_TRUE(found) << what;
   const task_record live_view = detail::registry_access::view_of(f.reg, live);
-  EXPECT_EQ(json_of(*found), json_of(live_view)) << what;
+  EXPECT_EQ(engine_fixture::messages_of(*found), engine_fixture::messages_of(live_view)) << what;
   EXPECT_EQ(found->messages_appended(), live_view.messages_appended()) << what;
   EXPECT_EQ(found->messages_dropped(), live_view.messages_dropped()) << what;
   EXPECT_EQ(found->status(), live_view.status()) << what;
@@ -51,7 +45,7 @@ void expect_frozen_serves_what_live_served(engine_fixture& f, run& r, task_statu
   // The view holds the frozen form, not the live record.
   const auto tasks = f.reg.tasks(found->name(), found->uid());
   ASSERT_FALSE(tasks.empty());
-  EXPECT_EQ(json_of(tasks.front()), json_of(live_view)) << what;
+  EXPECT_EQ(engine_fixture::messages_of(tasks.front()), engine_fixture::messages_of(live_view)) << what;
 }
 
 TEST(FrozenRecord, ServesTheLiveRecordsJsonForEveryKindOfRun) {
@@ -117,7 +111,7 @@ TEST(FrozenRecord, ServesTheLiveRecordsJsonForEveryKindOfRun) {
     // fail() finished it: compare through the record the handle still holds.
     const auto live = detail::run_access::record(r);
     ASSERT_TRUE(live->frozen);
-    EXPECT_EQ(json_of(*f.reg.find_task(r.uuid())), json_of(detail::registry_access::view_of(f.reg, live)));
+    EXPECT_EQ(engine_fixture::messages_of(*f.reg.find_task(r.uuid())), engine_fixture::messages_of(detail::registry_access::view_of(f.reg, live)));
   }
 }
 
@@ -135,7 +129,7 @@ TEST(FrozenRecord, PrefilledPlaceholderServesTheMessageItAlwaysHad) {
   std::string expected = "[";
   expected += render_log_event(f.clock->wall_now(), log_level::info, "never", "Task has not been run yet.");
   expected += ']';
-  EXPECT_EQ(json_of(tasks[0]), expected);
+  EXPECT_EQ(engine_fixture::messages_of(tasks[0]), expected);
   EXPECT_EQ(f.reg.find_task(tasks[0].uuid())->uuid(), tasks[0].uuid());
 }
 
@@ -150,11 +144,11 @@ TEST(FrozenRecord, TheLiveRecordIsFreedWhenItsLastHolderLetsGo) {
   r = run{};  // the handle lets go
   f.poll();   // and any retired view with it
   EXPECT_FALSE(live.expired()) << "the reader's task_record still holds the live record";
-  EXPECT_GT(json_of(*before_finish).size(), 2u);
-  const std::string served = json_of(f.reg.tasks("t", "")[0]);
+  EXPECT_GT(engine_fixture::messages_of(*before_finish).size(), 2u);
+  const std::string served = engine_fixture::messages_of(f.reg.tasks("t", "")[0]);
   before_finish.reset();
   EXPECT_TRUE(live.expired()) << "ring and chunks freed with the last holder";
-  EXPECT_EQ(json_of(f.reg.tasks("t", "")[0]), served) << "the frozen record serves on";
+  EXPECT_EQ(engine_fixture::messages_of(f.reg.tasks("t", "")[0]), served) << "the frozen record serves on";
 }
 
 TEST(FrozenRecord, TheHandleKeepsWorkingAfterTheFinish) {
@@ -244,7 +238,7 @@ TEST(FrozenRecord, MessagesSinceASequenceFromLiveAndFrozenRecords) {
   EXPECT_EQ(collect(frozen, 10).first, (std::vector<std::uint64_t>{10, 11}));
   EXPECT_EQ(collect(frozen, 0).second, collect(live, 0).second) << "the same bytes before and after the freeze";
   // The expansion of the given bytes is what the record serves (after the loss marker).
-  const std::string served = json_of(frozen);
+  const std::string served = engine_fixture::messages_of(frozen);
   const std::string expanded = collect(frozen, 0).second;
   EXPECT_EQ(served.substr(served.size() - (expanded.size() - 1)), expanded.substr(1));
 }

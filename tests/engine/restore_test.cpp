@@ -22,12 +22,6 @@ using namespace std::chrono_literals;
 using namespace systask;
 using systask::test::engine_fixture;
 
-std::string json_of(const task_record& r) {
-  std::string out;
-  r.write_messages_json(out);
-  return out;
-}
-
 std::vector<run_image> images_of(const registry& reg) {
   std::vector<run_image> out;
   for (const auto& r : reg.list_tasks()) out.push_back(make_run_image(r));
@@ -115,7 +109,7 @@ TEST(Restore, RestoredRunsServeWhatTheyServedBefore) {
   for (const auto& r : before) {
     const auto got = b.reg.find_task(r.uuid());
     ASSERT_TRUE(got) << r.name();
-    EXPECT_EQ(json_of(*got), json_of(r)) << r.name();
+    EXPECT_EQ(engine_fixture::messages_of(*got), engine_fixture::messages_of(r)) << r.name();
     EXPECT_EQ(got->name(), r.name());
     EXPECT_EQ(got->uid(), r.uid());
     EXPECT_EQ(got->description(), r.description());
@@ -286,7 +280,7 @@ TEST(Restore, ARunThatWasRunningWhenItsProcessEndedComesBackAsAnError) {
   engine_fixture c(o);
   c.clock->set_wall(b.clock->wall_now());
   ASSERT_EQ(c.reg.restore({after}).runs_restored, 1u);
-  EXPECT_EQ(json_of(*c.reg.find_task(im.uuid)), json_of(*got));
+  EXPECT_EQ(engine_fixture::messages_of(*c.reg.find_task(im.uuid)), engine_fixture::messages_of(*got));
   r.finish(task_status::successful);
 }
 
@@ -375,7 +369,7 @@ TEST(Restore, APrefilledPlaceholderComesBackAsOne) {
   b.reg.configure_task("p", o);
   ASSERT_EQ(b.reg.restore({im}).runs_restored, 1u);
   ASSERT_TRUE(b.reg.tasks("p", "")[0].prefilled());
-  EXPECT_EQ(json_of(b.reg.tasks("p", "")[0]), json_of(a.reg.tasks("p", "")[0]));
+  EXPECT_EQ(engine_fixture::messages_of(b.reg.tasks("p", "")[0]), engine_fixture::messages_of(a.reg.tasks("p", "")[0]));
   b.reg.start({.name = "p"}).finish(task_status::successful);
   ASSERT_EQ(b.reg.tasks("p", "").size(), 1u) << "the first run replaces the placeholder";
   EXPECT_FALSE(b.reg.tasks("p", "")[0].prefilled());

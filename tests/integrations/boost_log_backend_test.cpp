@@ -128,16 +128,9 @@ TEST(BoostLogBackend, AnAsynchronousFrontendDeliversEachRecordToTheRunOfItsThrea
   for (auto& r : runs) r.finish(task_status::successful);
   EXPECT_EQ(bridge.backend->routed(), static_cast<std::uint64_t>(threads * per_thread));
   EXPECT_EQ(bridge.backend->unrouted() + bridge.backend->refused(), 0u);
-  for (int t = 0; t < threads; ++t) {
-    const auto got = messages_of(f.reg, systask::test::numbered("thread_", t));
-    ASSERT_EQ(got.size(), static_cast<std::size_t>(per_thread)) << t;
-    for (int i = 0; i < per_thread; ++i) {
-      const auto& m = got[static_cast<std::size_t>(i)];
-      ASSERT_EQ(m.event, systask::test::event_of(t, i));
-      ASSERT_EQ(m.level, names[i % 3]);
-      ASSERT_EQ(m.logger, systask::test::numbered("worker_", t));
-    }
-  }
+  systask::test::expect_each_thread_in_its_own_run(
+      f.reg, threads, per_thread, [&](int i) { return std::string(names[i % 3]); },
+      [](int t) { return systask::test::numbered("worker_", t); });
 }
 
 // A scoped thread attribute naming the run works without the current-run attribute (and

@@ -10,6 +10,7 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -55,6 +56,26 @@ inline std::vector<logged> messages_of(const registry& reg, std::string_view nam
     out.push_back(std::move(l));
   }
   return out;
+}
+
+// The threaded tests' check: the run "thread_<t>" of each thread t holds exactly `per_thread`
+// messages, event_of(t, i) in order, at level `level_of(i)`, and from logger `logger_of(t)` when
+// that is given.
+inline void expect_each_thread_in_its_own_run(const registry& reg, int threads, int per_thread,
+                                              const std::function<std::string(int)>& level_of,
+                                              const std::function<std::string(int)>& logger_of = {}) {
+  for (int t = 0; t < threads; ++t) {
+    const auto got = messages_of(reg, numbered("thread_", t));
+    ASSERT_EQ(got.size(), static_cast<std::size_t>(per_thread)) << t;
+    for (int i = 0; i < per_thread; ++i) {
+      const auto& m = got[static_cast<std::size_t>(i)];
+      ASSERT_EQ(m.event, event_of(t, i));
+      ASSERT_EQ(m.level, level_of(i));
+      if (logger_of) {
+        ASSERT_EQ(m.logger, logger_of(t));
+      }
+    }
+  }
 }
 
 }  // namespace systask::test

@@ -105,15 +105,8 @@ TEST(GlogSink, ThreadsLogIntoTheirOwnRuns) {
   EXPECT_EQ(sink.routed(), static_cast<std::uint64_t>(threads * per_thread));
   EXPECT_EQ(sink.unrouted() + sink.refused(), 0u);
   constexpr const char* levels[] = {"info", "warning", "error"};
-  for (int t = 0; t < threads; ++t) {
-    const auto got = messages_of(f.reg, systask::test::numbered("thread_", t));
-    ASSERT_EQ(got.size(), static_cast<std::size_t>(per_thread)) << t;
-    for (int i = 0; i < per_thread; ++i) {
-      const auto& m = got[static_cast<std::size_t>(i)];
-      ASSERT_EQ(m.event, systask::test::event_of(t, i));
-      ASSERT_EQ(m.level, levels[i % 3]);
-    }
-  }
+  systask::test::expect_each_thread_in_its_own_run(f.reg, threads, per_thread,
+                                                   [&](int i) { return std::string(levels[i % 3]); });
 }
 
 }  // namespace

@@ -110,16 +110,10 @@ TEST(SpdlogSink, ThreadsSharingOneLoggerLogIntoTheirOwnRuns) {
   for (auto& r : runs) r.finish(task_status::successful);
   EXPECT_EQ(sink->routed(), static_cast<std::uint64_t>(threads * per_thread));
   EXPECT_EQ(sink->unrouted() + sink->refused(), 0u);
-  for (int t = 0; t < threads; ++t) {
-    const auto got = messages_of(f.reg, systask::test::numbered("thread_", t));
-    ASSERT_EQ(got.size(), static_cast<std::size_t>(per_thread)) << t;
-    for (int i = 0; i < per_thread; ++i) {
-      const auto& m = got[static_cast<std::size_t>(i)];
-      ASSERT_EQ(m.event, systask::test::event_of(t, i));
-      ASSERT_EQ(m.level, cycle_names[static_cast<std::size_t>(i) % cycle.size()]);
-      ASSERT_EQ(m.logger, "shared");
-    }
-  }
+  systask::test::expect_each_thread_in_its_own_run(
+      f.reg, threads, per_thread,
+      [&](int i) { return std::string(cycle_names[static_cast<std::size_t>(i) % cycle.size()]); },
+      [](int) { return std::string("shared"); });
 }
 
 // spdlog's async loggers call their sinks on the pool's thread, where no run is current: with
