@@ -27,6 +27,16 @@
 
 namespace systask::detail {
 
+/// Raises `a` to `v` if `v` is larger (never lowers it) and returns the larger of the two: a
+/// value many threads publish and that must never go backwards. Lock-free.
+template <class T>
+T raise_to(std::atomic<T>& a, T v, std::memory_order order) noexcept {
+  T prev = a.load(std::memory_order_relaxed);
+  while (prev < v && !a.compare_exchange_weak(prev, v, order, std::memory_order_relaxed)) {
+  }
+  return std::max(prev, v);
+}
+
 struct provider_state;
 
 /// The runs of one task key at one instant. Immutable once published; replaced whole
@@ -72,20 +82,12 @@ struct task_entry {
   static constexpr std::int64_t no_success = INT64_MIN;
   std::atomic<std::int64_t> last_success_us{no_success};
   /// Raises last_success_us to `us` if it is later. Any thread; lock-free.
-  void note_success(std::int64_t us) noexcept {
-    std::int64_t prev = last_success_us.load(std::memory_order_relaxed);
-    while (prev < us && !last_success_us.compare_exchange_weak(prev, us, std::memory_order_relaxed)) {
-    }
-  }
+  void note_success(std::int64_t us) noexcept { raise_to(last_success_us, us, std::memory_order_relaxed); }
 
   /// Reports `computed` (a dropped total that may lag the truth, never exceed it) as a value
   /// that never goes down. Any thread; lock-free.
   std::uint64_t report_dropped(std::uint64_t computed) noexcept {
-    std::uint64_t prev = dropped_reported.load(std::memory_order_relaxed);
-    while (prev < computed &&
-           !dropped_reported.compare_exchange_weak(prev, computed, std::memory_order_relaxed)) {
-    }
-    return std::max(prev, computed);
+    return raise_to(dropped_reported, computed, std::memory_order_relaxed);
   }
 };
 
@@ -126,11 +128,7 @@ struct provider_state {
   std::atomic<std::uint64_t> syncs_started{0};
 
   /// Raises the last successful sync to `us` (never lowers it). Any thread.
-  void note_success(std::int64_t us) noexcept {
-    std::int64_t prev = last_success_us.load(std::memory_order_relaxed);
-    while (prev < us && !last_success_us.compare_exchange_weak(prev, us, std::memory_order_acq_rel)) {
-    }
-  }
+  void note_success(std::int64_t us) noexcept { raise_to(last_success_us, us, std::memory_order_acq_rel); }
   /// Publishes the outcome of sync number `sync` unless a later sync's is there. Any thread.
   void note_outcome(std::uint64_t sync, sync_outcome outcome) noexcept {
     const std::int64_t tagged = static_cast<std::int64_t>(sync << 8 | static_cast<std::uint64_t>(outcome));
