@@ -85,6 +85,32 @@ TEST(Ring, StoresMessagesLongerThanTheInlinePartWhole) {
   EXPECT_EQ(out, big + "," + small + "," + big);
 }
 
+// Dead rings give their full-size chunks to the next rings (message_ring.cpp's chunk pool): a
+// ring built from them must start as empty as a fresh one, whatever the dead ring held.
+TEST(Ring, ARingOnRecycledChunksShowsOnlyItsOwnMessages) {
+  const std::string big = "{\"x\":\"" + std::string(3000, 'y') + "\"}";
+  for (int round = 0; round < 3; ++round) {
+    {
+      std::vector<std::unique_ptr<message_ring>> dead;
+      for (int r = 0; r < 8; ++r) {
+        dead.push_back(std::make_unique<message_ring>(4096, overflow_policy::overwrite_oldest));
+        for (int i = 0; i < 200; ++i) ASSERT_TRUE(dead.back()->append(i % 3 == 0 ? big : make_stress_message(r, i)));
+      }
+    }
+    message_ring ring(4096, overflow_policy::overwrite_oldest);
+    for (std::uint64_t i = 0; i < 5; ++i) ASSERT_TRUE(ring.append(make_stress_message(1, i)));
+    const auto got = read_all(ring);
+    ASSERT_EQ(got.size(), 5u);
+    for (std::size_t i = 0; i < got.size(); ++i) EXPECT_EQ(got[i].seq, i);
+    EXPECT_EQ(ring.dropped(), 0u);
+    // A slot reused from a chunk whose slot held a spill takes a long message again.
+    ASSERT_TRUE(ring.append(big));
+    std::string out;
+    EXPECT_EQ(ring.copy_to(out, false), 6u);
+    EXPECT_EQ(out.substr(out.size() - big.size()), big);
+  }
+}
+
 TEST(Ring, ReusesASlotFromLongToShortMessages) {
   message_ring ring(1, overflow_policy::overwrite_oldest);
   ring.append("{\"x\":\"" + std::string(1000, 'y') + "\"}");
