@@ -10,6 +10,23 @@
 #include <mutex>
 #include <vector>
 
+// Under AddressSanitizer a pooled chunk is poisoned, so a use after its ring died is still caught.
+#if defined(__SANITIZE_ADDRESS__)
+#define SYSTASK_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SYSTASK_ASAN 1
+#endif
+#endif
+#ifdef SYSTASK_ASAN
+#include <sanitizer/asan_interface.h>
+#define SYSTASK_POISON(p, n) ASAN_POISON_MEMORY_REGION(p, n)
+#define SYSTASK_UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION(p, n)
+#else
+#define SYSTASK_POISON(p, n) ((void)(p), (void)(n))
+#define SYSTASK_UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
+
 namespace systask::detail {
 
 namespace {
@@ -29,6 +46,7 @@ struct alignas(64) message_ring::slot {
   ~slot() { delete[] spill.load(std::memory_order_relaxed); }
 };
 static_assert(sizeof(std::atomic<std::uint64_t>) == 8);
+const std::size_t message_ring::full_chunk_bytes_ = sizeof(slot) * max_chunk_slots;
 
 namespace {
 // Full-size chunks (max_chunk_slots slots, 16 KiB) that dead rings gave back, handed to the next
@@ -49,15 +67,18 @@ class chunk_pool {
     return *pool;
   }
   /// A chunk with every slot reset, or nullptr (pool empty or busy).
-  void* take() noexcept {
+  void* take(std::size_t bytes) noexcept {
     std::unique_lock lock(mutex_, std::try_to_lock);
     if (!lock.owns_lock() || size_ == 0) return nullptr;
-    return chunks_[--size_];
+    void* chunk = chunks_[--size_];
+    SYSTASK_UNPOISON(chunk, bytes);
+    return chunk;
   }
   /// True when the pool kept `chunk` (every slot reset); false when it is full or busy.
-  bool give(void* chunk) noexcept {
+  bool give(void* chunk, std::size_t bytes) noexcept {
     std::unique_lock lock(mutex_, std::try_to_lock);
     if (!lock.owns_lock() || size_ == capacity) return false;
+    SYSTASK_POISON(chunk, bytes);
     chunks_[size_++] = chunk;
     return true;
   }
@@ -88,7 +109,7 @@ message_ring::~message_ring() {
         c[k].seq.store(0, std::memory_order_relaxed);
         c[k].length.store(0, std::memory_order_relaxed);
       }
-      if (chunk_pool::instance().give(c)) continue;
+      if (chunk_pool::instance().give(c, full_chunk_bytes_)) continue;
     }
     delete[] c;
   }
@@ -104,12 +125,13 @@ message_ring::slot* message_ring::slot_for(std::uint64_t ticket) noexcept {
   std::atomic<slot*>& chunk = chunks_[index / chunk_slots_];
   slot* c = chunk.load(std::memory_order_acquire);
   if (!c) {
-    slot* fresh = chunk_slots_ == max_chunk_slots ? static_cast<slot*>(chunk_pool::instance().take()) : nullptr;
+    slot* fresh = nullptr;
+    if (chunk_slots_ == max_chunk_slots) fresh = static_cast<slot*>(chunk_pool::instance().take(full_chunk_bytes_));
     if (!fresh) fresh = new (std::nothrow) slot[chunk_slots_];
     if (!fresh) return nullptr;
     if (chunk.compare_exchange_strong(c, fresh, std::memory_order_acq_rel, std::memory_order_acquire)) {
       c = fresh;
-    } else if (chunk_slots_ != max_chunk_slots || !chunk_pool::instance().give(fresh)) {
+    } else if (chunk_slots_ != max_chunk_slots || !chunk_pool::instance().give(fresh, full_chunk_bytes_)) {
       delete[] fresh;  // another writer installed the chunk first
     }
   }

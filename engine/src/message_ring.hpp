@@ -90,6 +90,7 @@ class message_ring {
   static constexpr std::uint64_t writing(std::uint64_t t) noexcept { return published(t) | writing_bit; }
   static constexpr std::uint64_t ticket_of(std::uint64_t seq) noexcept { return (seq >> 1) - 1; }
 
+  static const std::size_t full_chunk_bytes_;                 // a chunk of max_chunk_slots slots
   slot* slot_for(std::uint64_t ticket) noexcept;              // allocates the chunk if needed
   const slot* find_slot(std::uint64_t ticket) const noexcept;  // nullptr when never allocated
   bool claim_overwrite(slot& s, std::uint64_t ticket) noexcept;
