@@ -727,8 +727,9 @@ struct sqlite_store::impl final : run_observer, store_status_source {
       } else if (!ok) {
         due = steady::now() + backoff;
       } else {
-        due = steady::now() + (purge_more || queue.size() >= early_wake_batch ? std::chrono::milliseconds(0)
-                                                                              : opt.flush_interval);
+        // More to purge waits for the next interval too: purging is never urgent (expired rows
+        // are not served), and one batch per interval keeps each transaction short.
+        due = steady::now() + (queue.size() >= early_wake_batch ? std::chrono::milliseconds(0) : opt.flush_interval);
       }
       if (!ok) backoff = std::min(opt.retry_backoff_max, backoff * 2);
     }
