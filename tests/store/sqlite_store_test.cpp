@@ -15,7 +15,9 @@
 
 #include <unistd.h>
 
+#include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -425,6 +427,53 @@ TEST(SqliteStore, WritingTwiceIsHarmless) {
   EXPECT_EQ(db.integer("SELECT count(*) FROM messages"), 4);
   EXPECT_EQ(db.integer("SELECT running FROM runs"), 0);
   EXPECT_EQ(db.integer("SELECT appended FROM runs"), 4);
+}
+
+TEST(SqliteStore, AFailedWriteIsRetriedAndCountedAndTheStoreRecovers) {
+  temp_dir dir;
+  const std::string path = dir.file("history.db");
+  api_fixture f;
+  std::vector<std::pair<store_state, std::string>> logged;
+  std::mutex logged_mu;
+  auto o = options_for(path);
+  o.busy_timeout = 10ms;
+  o.retry_backoff_min = 1ms;
+  o.retry_backoff_max = 5ms;
+  o.on_log = [&](store_state s, std::string_view m) {
+    std::lock_guard g(logged_mu);
+    logged.emplace_back(s, m);
+  };
+  sqlite_store store(f.reg, o);
+  // Another connection holds the write lock (as a long backup or a stray writer would).
+  peek_db other(path, true);
+  other.exec("BEGIN IMMEDIATE");
+  f.reg.start({.name = "t"}).finish(task_status::successful);
+  f.poll();
+  EXPECT_FALSE(store.flush());
+  store_stats s = store.stats();
+  EXPECT_EQ(s.state, store_state::degraded);
+  EXPECT_NE(s.reason.find(path), std::string::npos) << s.reason;
+  EXPECT_GE(s.write_errors, 1u);
+  EXPECT_EQ(s.pending, 1u);
+  EXPECT_TRUE(balanced(s, 1));
+  // Recording goes on in memory meanwhile.
+  f.reg.start({.name = "u"}).finish(task_status::warning);
+  f.poll();
+  EXPECT_EQ(f.reg.list_tasks().size(), 2u);
+  EXPECT_TRUE(balanced(store.stats(), 2));
+  other.exec("COMMIT");
+  ASSERT_TRUE(store.flush());
+  s = store.stats();
+  EXPECT_EQ(s.state, store_state::ok);
+  EXPECT_EQ(s.reason, "");
+  EXPECT_EQ(s.written, 2u);
+  EXPECT_TRUE(balanced(s, 2));
+  EXPECT_EQ(peek_db(path).integer("SELECT count(*) FROM runs"), 2);
+  store.close();
+  std::lock_guard g(logged_mu);
+  ASSERT_GE(logged.size(), 2u);
+  EXPECT_EQ(logged.front().first, store_state::degraded);
+  EXPECT_EQ(logged.back().first, store_state::ok);
 }
 
 TEST(SqliteStore, OptionsOutOfRangeAreRefused) {

@@ -157,6 +157,7 @@ void check_options(const sqlite_store_options& o) {
     bad("retry_backoff_min must be 1 ms .. retry_backoff_max");
   }
   if (o.close_timeout < milliseconds(0) || o.close_timeout > hours(1)) bad("close_timeout must be 0 .. 1 h");
+  if (o.busy_timeout < milliseconds(0) || o.busy_timeout > std::chrono::minutes(1)) bad("busy_timeout must be 0 .. 1 min");
 }
 
 // What the store thread keeps of a running run between two flushes.
@@ -306,7 +307,7 @@ struct sqlite_store::impl final : run_observer, store_status_source {
         if (version == sqlite_schema_version) load_and_restore();
         return;
       }
-      exec(db, "PRAGMA busy_timeout = 5000");
+      sqlite3_busy_timeout(db, static_cast<int>(opt.busy_timeout.count()));
       const std::string mode = query_text(db, "PRAGMA journal_mode = WAL");
       if (mode != "wal") throw failure(SQLITE_ERROR, "could not switch to WAL (journal_mode is " + mode + ")");
       exec(db, opt.synchronous == sqlite_synchronous::full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL");

@@ -52,6 +52,9 @@ struct sqlite_store_options {
   /// How long `close` (and the destructor) tries to write what is pending before it gives up
   /// (what is left is counted as dropped). 0 .. 1 h.
   std::chrono::milliseconds close_timeout{5'000};
+  /// How long a write waits for a lock another connection holds (e.g. `sqlite3 .backup`) before
+  /// it fails and is retried with backoff (PRAGMA busy_timeout). 0 .. 1 min.
+  std::chrono::milliseconds busy_timeout{5'000};
   /// Write the new messages of running runs every `flush_interval`, so that a crash keeps them
   /// (the run is restored as interrupted, with those messages). false: finished runs only.
   bool flush_running = true;
