@@ -186,7 +186,7 @@ struct sqlite_store::impl final : run_observer, store_status_source {
   std::string reason;
 
   // What the observer hands the store thread, under `mu`.
-  std::mutex mu;
+  mutable std::mutex mu;
   std::condition_variable wake;
   std::condition_variable attempt_ended;
   std::deque<run_image> queue;  // finished runs not yet taken by the thread
@@ -227,11 +227,14 @@ struct sqlite_store::impl final : run_observer, store_status_source {
     } catch (...) {  // allocation failure: the counters are still worth having
     }
     s.state = state.load(std::memory_order_acquire);
-    // Read `pending` last: a run moves pending -> written (written first), so a reader never
-    // sees it in neither.
-    s.dropped = dropped.load(std::memory_order_acquire);
-    s.written = written.load(std::memory_order_acquire);
-    s.pending = pending.load(std::memory_order_acquire);
+    {
+      // Under the queue's mutex, so that the three add up: a run moves between them only with
+      // it held, and it is never held during I/O (a few microseconds at most).
+      std::lock_guard g(mu);
+      s.dropped = dropped.load(std::memory_order_relaxed);
+      s.written = written.load(std::memory_order_relaxed);
+      s.pending = pending.load(std::memory_order_relaxed);
+    }
     s.write_errors = write_errors.load(std::memory_order_relaxed);
     if (const auto t = last_success_ns.load(std::memory_order_relaxed); t != no_time) s.last_success = from_nanos(t);
     return s;
@@ -247,6 +250,7 @@ struct sqlite_store::impl final : run_observer, store_status_source {
 
   void on_finished(const task_record& run) override {
     if (!writable) {
+      std::lock_guard g(mu);
       dropped.fetch_add(1, std::memory_order_acq_rel);
       return;
     }
@@ -254,7 +258,10 @@ struct sqlite_store::impl final : run_observer, store_status_source {
     try {
       im = make_run_image(run);
     } catch (...) {
-      dropped.fetch_add(1, std::memory_order_acq_rel);
+      {
+        std::lock_guard g(mu);
+        dropped.fetch_add(1, std::memory_order_acq_rel);
+      }
       throw;  // the registry counts and reports it
     }
     bool wake_now = false;
@@ -280,6 +287,7 @@ struct sqlite_store::impl final : run_observer, store_status_source {
 
   void on_dropped(const dropped_events& d) override {
     // Finished runs the store never heard of: they will never be written.
+    std::lock_guard g(mu);
     dropped.fetch_add(d.finished, std::memory_order_acq_rel);
   }
 
@@ -661,7 +669,15 @@ struct sqlite_store::impl final : run_observer, store_status_source {
         give_up = steady::now() + opt.close_timeout;
       }
       const std::uint64_t serving = flush_requests;
-      std::vector<run_image> batch(std::make_move_iterator(queue.begin()), std::make_move_iterator(queue.end()));
+      std::vector<run_image> batch;
+      try {
+        batch.reserve(queue.size());
+      } catch (...) {
+        // No memory for the batch: the runs stay queued (and counted pending) for the next try.
+        due = steady::now() + backoff;
+        continue;
+      }
+      for (auto& im : queue) batch.push_back(std::move(im));
       queue.clear();
       std::vector<running_flush> runs;
       try {
