@@ -296,6 +296,41 @@ TEST(SqliteStore, ACorruptFileIsLeftUntouchedAndRecordingGoesOnInMemory) {
   EXPECT_EQ(file_bytes(path), bytes);
 }
 
+TEST(SqliteStore, ADatabaseWithCorruptPagesIsLeftUntouchedAndNothingHalfLoadedIsServed) {
+  temp_dir dir;
+  const std::string path = dir.file("history.db");
+  {
+    api_fixture f;
+    sqlite_store store(f.reg, options_for(path));
+    for (int i = 0; i < 200; ++i) {
+      run r = f.reg.start({.name = "t", .uid = std::to_string(i)});
+      r.info(std::string(500, 'm'));
+      r.finish(task_status::successful);
+    }
+    f.poll();
+    ASSERT_TRUE(store.flush());
+  }  // closed cleanly: the WAL is checkpointed into the file
+  {
+    std::string bytes = file_bytes(path);
+    ASSERT_GT(bytes.size(), 8 * 4096u);
+    for (std::size_t i = 2 * 4096; i < bytes.size(); ++i) bytes[i] = static_cast<char>(i * 7);  // every page past the schema
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out << bytes;
+  }
+  const std::string bytes = file_bytes(path);
+  api_fixture f;
+  sqlite_store store(f.reg, options_for(path));
+  const store_stats s = store.stats();
+  EXPECT_EQ(s.state, store_state::disabled) << s.reason;
+  EXPECT_NE(s.reason.find(path), std::string::npos) << s.reason;
+  EXPECT_EQ(f.reg.list_tasks().size(), 0u);  // all or nothing: a half-read file is not served
+  f.reg.start({.name = "t"}).finish(task_status::successful);
+  f.poll();
+  EXPECT_TRUE(balanced(store.stats(), 1));
+  store.close();
+  EXPECT_EQ(file_bytes(path), bytes);
+}
+
 TEST(SqliteStore, ADatabaseFromANewerSchemaIsOpenedReadOnlyAndNeverWritten) {
   temp_dir dir;
   const std::string path = dir.file("history.db");
