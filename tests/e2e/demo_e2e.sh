@@ -7,7 +7,7 @@
 # Under the tsan preset the demo is instrumented, so this is also its race test.
 # Usage: demo_e2e.sh DEMO_BINARY SCHEMA_CHECK_BINARY SCHEMA_JSON
 set -euo pipefail
-demo=$1 check=$2 schema=$3
+demo=$(realpath "$1") check=$(realpath "$2") schema=$(realpath "$3")  # absolute: the test runs in $work
 work=$(mktemp -d)
 trap 'kill "$pid" 2>/dev/null || true; rm -rf "$work"' EXIT
 cd "$work"  # the demo's default store, systask-demo.db, is written in the working directory

@@ -4,7 +4,9 @@
 // The child program is tests/store/sqlite_store_child.cpp.
 //
 // SYSTASK_STORE_KILLS sets how many times the recording child is killed (default 200; the long
-// mode is 1,000; scripts/test runs fewer under the sanitizers).
+// mode is 1,000; scripts/test runs fewer under the sanitizers, with the two below raised).
+// SYSTASK_STORE_KILL_SLACK_MS (default 80) is the time a write may take beyond the flush
+// interval; SYSTASK_STORE_KILL_LIFE_MS (default 270) the longest a child lives before its kill.
 
 #include <systask/engine.hpp>
 #include <systask/store/sqlite.hpp>
@@ -22,6 +24,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <map>
@@ -142,6 +145,8 @@ TEST(SqliteStoreCrash, KilledAtRandomPointsLosesNoRunFinishedAFlushIntervalBefor
   // the commit of a run finished just over one interval before the kill may still be in
   // flight. Runs finished within interval + slack of the kill are not checked (counted below).
   const int slack_ms = env_int("SYSTASK_STORE_KILL_SLACK_MS", 80);
+  // Each child lives 20 ms .. this long (after its store is open) before it is killed.
+  const int life_ms = std::max(21, env_int("SYSTASK_STORE_KILL_LIFE_MS", 270));
   temp_dir dir;
   const std::string path = dir.file("crash.db");
   std::mt19937 rng(12345);
@@ -149,7 +154,7 @@ TEST(SqliteStoreCrash, KilledAtRandomPointsLosesNoRunFinishedAFlushIntervalBefor
   for (int k = 0; k < kills; ++k) {
     child c({"record", path, std::to_string(flush_ms), "3"});
     ASSERT_TRUE(c.wait_for_line("ready")) << "kill " << k << ": the child did not start: " << c.output();
-    c.read_for(std::chrono::milliseconds(20 + rng() % 250));
+    c.read_for(std::chrono::milliseconds(20 + rng() % static_cast<unsigned>(life_ms - 20)));
     const auto killed_at = std::chrono::steady_clock::now();
     c.kill9();
     ASSERT_EQ(c.wait(), -SIGKILL);
