@@ -141,9 +141,10 @@ struct host {
 TEST(SqliteStoreCrash, KilledAtRandomPointsLosesNoRunFinishedAFlushIntervalBefore) {
   const int kills = env_int("SYSTASK_STORE_KILLS", 200);
   const int flush_ms = 20;
-  // A write takes time after its interval begins: on a loaded machine (two cores, sanitizers)
-  // the commit of a run finished just over one interval before the kill may still be in
-  // flight. Runs finished within interval + slack of the kill are not checked (counted below).
+  // A run finished while a write is in progress waits for it, then for the interval, then for
+  // the write that takes it: on a loaded machine (two cores, sanitizers) that can be well over
+  // one interval. Runs finished within interval + slack of the kill are not checked (counted
+  // below).
   const int slack_ms = env_int("SYSTASK_STORE_KILL_SLACK_MS", 80);
   // Each child lives 20 ms .. this long (after its store is open) before it is killed.
   const int life_ms = std::max(21, env_int("SYSTASK_STORE_KILL_LIFE_MS", 270));
