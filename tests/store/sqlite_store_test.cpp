@@ -110,6 +110,8 @@ TEST(SqliteStore, EveryBodyIsByteIdenticalAfterARestart) {
       run r = before.reg.start(before.reg.sync_spec("scim", 3, "caf\xC3\xA9 \xFF description"));
       r.log(log_level::error, "bad\xFFlogger", "broken \xE2\x82 text \xED\xA0\x80",
             {{"k\xC0", "v\xF5"}, {"big", std::string(3000, 'b')}, {"bigger", std::string(3000, 'c')}});
+      // Nested deeper than the attribute depth limit: cut where the engine cuts it.
+      r.info("deep", {{"a", systask::object{{"b", systask::object{{"c", systask::object{{"d", systask::object{{"e", systask::object{{"f", systask::object{{"g", systask::object{{"h", systask::object{{"i", 1}}}}}}}}}}}}}}}}}});
       before.clock->advance(500ms);
       r.fail("an exception's text");
     }
