@@ -32,7 +32,8 @@ if len(args) != 2:
     sys.exit(__doc__)
 out_dir, report_path = args
 
-AREAS = ["append", "status", "run", "contention", "scaling", "expiry", "memory", "abuse"]
+AREAS = ["append", "status", "run", "contention", "scaling", "expiry", "memory", "abuse", "store"]
+OPTIONAL_AREAS = ["abuse", "store"]  # built only with their dependencies (the store: libsqlite3-dev)
 UNIT_NS = {"ns": 1, "us": 1e3, "ms": 1e6, "s": 1e9}
 
 
@@ -58,7 +59,7 @@ def load(area):
 
 data = {a: load(a) for a in AREAS}
 for a in AREAS:
-    if data[a] is None and a != "abuse":
+    if data[a] is None and a not in OPTIONAL_AREAS:
         sys.exit(f"missing {out_dir}/systask-bench-{a}.json")
 
 
@@ -458,8 +459,29 @@ def abuse_rows():
         f"{show(hostile, cyc)} vs unloaded {show(calm, cyc)}", f"{r:.2f}x", "<= 2x (reliability issue)", r <= 2)
 
 
+# --- 10. the SQLite store ------------------------------------------------------------------------
+def store_rows():
+    if data["store"] is None:
+        return
+    none = times("store", "BM_store_append/none")
+    attached = times("store", "BM_store_append/sqlite")
+    r = med(attached) / med(none)
+    row("10. store", f"append with a SQLite store attached (flushing the running run every 10 ms) "
+        f"{show(attached, fmt_ns)} vs no store {show(none, fmt_ns)}", f"{r:.2f}x", "<= 1.05x", r <= 1.05)
+    batched = counter("store", "BM_store_finished/batched/real_time", "runs_per_second")
+    per_run = counter("store", "BM_store_finished/per_run/real_time", "runs_per_second")
+    row("10. store", f"finished runs of 20 messages written to SQLite (synchronous=NORMAL): batched "
+        f"{show(batched, fmt_num)}/s vs one transaction per run {show(per_run, fmt_num)}/s",
+        f"{med(batched) / med(per_run):.2f}x")
+    restore = times("store", "BM_store_restore/store/real_time")
+    shell = times("store", "BM_store_restore/sqlite3_shell/real_time")
+    runs = counter("store", "BM_store_restore/store/real_time", "runs")[0]
+    row("10. store", f"start-up: restore {runs:.0f} finished runs (2 messages each) {show(restore, fmt_ns)} vs the "
+        f"sqlite3 shell reading the same rows into /dev/null {show(shell, fmt_ns)}", f"{med(restore) / med(shell):.2f}x")
+
+
 for part in [whole_run, append_rows, two_writers, status_rows, memory_rows, growth_rows, rw_rows, expiry_rows,
-             http_rows, abuse_rows]:
+             http_rows, abuse_rows, store_rows]:
     section(part)
 
 

@@ -11,6 +11,7 @@
 #include <systask/engine.hpp>
 #include <systask/engine/timestamp.hpp>
 #include <systask/http/server.hpp>
+#include <systask/store/sqlite.hpp>
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -28,9 +29,11 @@
 #include <cstdlib>
 #include <future>
 #include <iostream>
+#include <optional>
 #include <random>
 #include <stdexcept>
 #include <string>
+#include <thread>
 
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
@@ -55,6 +58,7 @@ struct flags {
   std::uint64_t seed = std::random_device{}();
   bool progress = true;
   unsigned threads = 2;
+  std::string store = "sqlite:systask-demo.db";  // --store: "memory" or "sqlite:PATH"
 };
 
 constexpr const char* usage = R"(systask-demo: an identity-provider-like host that syncs a generated directory to
@@ -81,6 +85,8 @@ Usage: systask-demo [flags]
   --seed N              random seed, for repeatable runs
   --threads N           worker threads of the Asio pool (default 2)
   --no-progress         no live progress display
+  --store STORE         where the history is kept: sqlite:PATH (default sqlite:systask-demo.db,
+                        in the working directory; survives a restart) or memory
   --help                this text
 
 Exit status: 0 on success, 2 for bad flags, 1 when the API cannot be served.
@@ -166,6 +172,11 @@ flags parse_flags(int argc, char** argv) {
       f.threads = parse_number<unsigned>(flag, value(), 1, 256);
     } else if (flag == "--no-progress") {
       f.progress = false;
+    } else if (flag == "--store") {
+      f.store = value();
+      if (f.store != "memory" && (!f.store.starts_with("sqlite:") || f.store.size() == 7)) {
+        bad_flag("--store needs sqlite:PATH or memory, not '" + f.store + "'");
+      }
     } else {
       bad_flag("unknown flag '" + flag + "'");
     }
@@ -192,6 +203,22 @@ constexpr std::array<provider_def, 3> providers = {{{"google_workspace", 1, "Acm
                                                      {"microsoft_entra", 2, "Acme Entra"},
                                                      {"scim", 3, "Acme SCIM"}}};
 
+// Waits (at most 5 s) until the store has heard of every run this process finished (the
+// registry tells it on its strand), then writes: a stop right after a sync keeps that sync.
+void drain_store(const systask::registry& reg, systask::sqlite_store& store) {
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  for (;;) {
+    std::uint64_t finished = 0;
+    for (const auto& c : reg.counters()) {
+      for (const auto n : c.finished_by_status) finished += n;
+    }
+    const auto s = store.stats();
+    if (s.pending + s.written + s.dropped >= finished || std::chrono::steady_clock::now() >= deadline) break;
+    std::this_thread::sleep_for(10ms);
+  }
+  store.flush();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -210,6 +237,34 @@ int main(int argc, char** argv) {
   systask::registry reg(asio::make_strand(pool));
   for (const auto& p : providers) reg.register_provider(p.kind, p.id, p.name);
   reg.prefill({.name = "source_ldap_sync", .uid = "acme-ldap", .description = "Sync the Acme LDAP source"});
+  // With a store, each provider keeps a short history of syncs, so that a restart shows more
+  // than the last one.
+  if (f.store != "memory") {
+    systask::task_options sync_history;
+    sync_history.history_depth = 10;
+    for (const auto& p : providers) reg.configure_task(std::string(p.kind) + "_sync", sync_history);
+  }
+  // The history from the last run of the demo, before anything is served. Declared after the
+  // registry, so closed before it.
+  std::optional<systask::sqlite_store> store;
+  if (f.store != "memory") {
+    systask::sqlite_store_options so;
+    so.path = f.store.substr(7);
+    so.on_log = [human](systask::store_state, std::string_view message) {
+      std::fprintf(human, "store: %.*s\n", static_cast<int>(message.size()), message.data());
+      std::fflush(human);
+    };
+    try {
+      store.emplace(reg, so);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "systask-demo: %s\n", e.what());
+      return 1;
+    }
+    std::fprintf(human, "store: sqlite %s (%zu runs restored, %zu interrupted)\n", so.path.c_str(),
+                 store->restored().runs_restored, store->restored().interrupted.size());
+  } else {
+    std::fprintf(human, "store: memory (nothing survives a restart)\n");
+  }
 
   const demo::directory dir = demo::directory::generate(f.users, f.groups);
   std::array<demo::provider_progress, 3> progress;
@@ -409,6 +464,7 @@ int main(int argc, char** argv) {
     finished.get_future().wait();
     std::fprintf(human, "\nsystask-demo: stopped\n");
   }
+  if (store) drain_store(reg, *store);
   pool.stop();  // the registry's expiry timer would keep the pool busy for hours
   pool.join();
   return 0;

@@ -3,12 +3,14 @@
 # End to end: systask-demo --once on an ephemeral loopback port; its stdout and its HTTP answers
 # must match the contract's schema, and SIGTERM must stop it cleanly. Then the periodic mode,
 # stopped by SIGTERM while it syncs, and rounds of SIGTERM while syncs are re-run over HTTP.
+# In between, a restart: two --once runs on one SQLite file, the second must show the first's syncs.
 # Under the tsan preset the demo is instrumented, so this is also its race test.
 # Usage: demo_e2e.sh DEMO_BINARY SCHEMA_CHECK_BINARY SCHEMA_JSON
 set -euo pipefail
-demo=$1 check=$2 schema=$3
+demo=$(realpath "$1") check=$(realpath "$2") schema=$(realpath "$3")  # absolute: the test runs in $work
 work=$(mktemp -d)
 trap 'kill "$pid" 2>/dev/null || true; rm -rf "$work"' EXIT
+cd "$work"  # the demo's default store, systask-demo.db, is written in the working directory
 
 "$demo" --once --listen 127.0.0.1:0 --users 400 --groups 40 --latency 5 --hard-failure-rate 0.3 \
   --seed 42 --hold 60 --no-progress > "$work/out" 2> "$work/err" &
@@ -63,6 +65,41 @@ for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
 if kill -0 "$pid" 2>/dev/null; then echo "demo did not stop on SIGTERM"; exit 1; fi
 wait "$pid" && rc=0 || rc=$?
 [ "$rc" -eq 0 ] || { echo "demo exited with $rc after SIGTERM"; cat "$work/err"; exit 1; }
+# The default store is the file systask-demo.db in the working directory.
+[ -s "$work/systask-demo.db" ] || { echo "the default store $work/systask-demo.db was not written"; ls -la "$work"; exit 1; }
+
+# Restart: stop, start again, and the history is still there.
+once_on() {  # once_on STORE OUT: one --once run, its JSON in OUT, its stderr in OUT.err
+  "$demo" --once --store "$1" --listen 127.0.0.1:0 --users 100 --groups 10 --latency 1 --seed 3 --no-progress \
+    > "$2" 2> "$2.err" || { echo "--once --store $1 failed"; cat "$2.err"; exit 1; }
+}
+once_on "sqlite:$work/restart.db" "$work/first"
+once_on "sqlite:$work/restart.db" "$work/second"
+"$check" "$schema" SyncStatus < "$work/second"
+first_uuids=$(grep -o '"uuid":"[0-9a-f-]*"' "$work/first" | cut -d'"' -f4 | sort -u)
+[ "$(echo "$first_uuids" | wc -l)" -ge 3 ] || { echo "restart: the first run synced fewer than 3 times"; cat "$work/first"; exit 1; }
+for u in $first_uuids; do
+  grep -q "\"uuid\":\"$u\"" "$work/second" ||
+    { echo "restart: sync $u of the first run is not in the second run's status"; cat "$work/second" "$work/second.err"; exit 1; }
+done
+grep -q '^store: sqlite .* runs restored' "$work/second.err" || { echo "restart: no restore line"; cat "$work/second.err"; exit 1; }
+# --store memory writes nothing.
+mkdir "$work/memory" && (cd "$work/memory" && once_on memory "$work/mem")
+[ -z "$(ls -A "$work/memory")" ] || { echo "--store memory wrote files"; ls -la "$work/memory"; exit 1; }
+# A second process on the same file is refused with a clear error.
+"$demo" --once --store "sqlite:$work/restart.db" --listen 127.0.0.1:0 --users 100 --groups 10 --latency 1 --seed 3 \
+  --hold 30 --no-progress > "$work/holder" 2> "$work/holder.err" &
+pid=$!
+for _ in $(seq 1 300); do grep -qs '^listening on ' "$work/holder.err" && break; sleep 0.1; done
+if "$demo" --once --store "sqlite:$work/restart.db" --listen 127.0.0.1:0 --no-progress > /dev/null 2> "$work/refused.err"; then
+  echo "a second demo opened $work/restart.db"; exit 1
+fi
+grep -q "restart.db is in use by another process (pid $pid)" "$work/refused.err" ||
+  { echo "the refusal does not name the file and the holder"; cat "$work/refused.err"; exit 1; }
+kill -TERM "$pid"
+wait "$pid" && rc=0 || rc=$?
+[ "$rc" -eq 0 ] || { echo "the holding demo exited with $rc"; cat "$work/holder.err"; exit 1; }
+
 # Periodic mode: each provider syncs every second (syncs, timers and the HTTP server all live
 # when SIGTERM comes); it must stop cleanly with the syncs in progress cancelled.
 "$demo" --listen 127.0.0.1:0 --users 400 --groups 40 --latency 100 --interval 1 --seed 7 \
