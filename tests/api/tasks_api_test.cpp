@@ -3,12 +3,16 @@
 // every GET route: bodies validated against the schema, aggregated status as authentik computes
 // it, filters, retry, status counts, errors and permissions.
 
+#include <systask/engine/schedule.hpp>
+
 #include "api_fixture.hpp"
 
 #include <gtest/gtest.h>
 
 #include <unistd.h>
 
+#include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -273,6 +277,129 @@ TEST_F(tasks_2025_api, HeadAnswersEveryGetRouteWithTheGetsStatusAndHeadersAndNoB
   ASSERT_EQ(h.headers.size(), 1u);
   EXPECT_EQ(h.headers[0].second, "POST");
   EXPECT_TRUE(h.body.empty());
+}
+
+// Property, as tests/api/property_test.cpp for the 2024 routes: for random runs (names, uids,
+// descriptions and messages of random bytes, every level), random schedules and random requests
+// to the 2025 and systask routes, every answer is a status the contract allows and a body that
+// matches the schema's definition for that route and status.
+std::string random_bytes(std::mt19937& rng, std::size_t max_len) {
+  std::uniform_int_distribution<std::size_t> len(0, max_len);
+  std::string s(len(rng), '\0');
+  for (auto& c : s) c = static_cast<char>(rng() % 256);
+  return s;
+}
+
+template <std::size_t N>
+std::string pick(std::mt19937& rng, const std::string (&options)[N]) {
+  return options[rng() % N];
+}
+
+std::string_view success_definition_2025(std::string_view path) {
+  if (path == "/api/v3/tasks/tasks/") return "PaginatedTaskList";
+  if (path == "/api/v3/tasks/tasks/status/") return "GlobalTaskStatus";
+  if (path == "/api/v3/tasks/workers") return "WorkerList";
+  if (path == "/api/v3/tasks/schedules/") return "PaginatedScheduleList";
+  if (path == "/api/v3/systask/providers/") return "ProviderList";
+  if (path.starts_with("/api/v3/tasks/schedules/")) return "Schedule";
+  return "Task";
+}
+
+TEST(Facade2025Property, EveryAnswerIsAContractStatusWithASchemaValidBody) {
+  test::engine_fixture f;
+  scheduler_options quiet;
+  quiet.clock_check = std::chrono::hours(1);
+  scheduler sched(f.reg, quiet);
+  auto options = api_fixture::make_options();
+  options.schedules = &sched;
+  api::facade api(f.reg, options);
+  std::mt19937 rng(20261130);
+  f.reg.register_provider("google_workspace", 1, "Acme Google Workspace");
+  f.reg.register_provider("scim", 3, "Acme \xff SCIM");
+  f.reg.register_provider("ldap_like", 9, "Other kind");
+  std::vector<std::string> uuids, schedule_ids;
+  std::vector<run> running;
+  for (int i = 0; i < 60; ++i) {
+    run r = i % 3 == 0 ? f.reg.start(f.reg.sync_spec(i % 2 ? "scim" : "ldap_like", i % 2 ? 3 : 9))
+                       : f.reg.start({.name = random_bytes(rng, 12) + "x", .uid = random_bytes(rng, 6),
+                                      .description = random_bytes(rng, 30), .provider = std::nullopt});
+    if (!r) continue;
+    uuids.emplace_back(r.uuid());
+    for (unsigned m = rng() % 6; m > 0; --m) {
+      r.log(static_cast<log_level>(rng() % 8), random_bytes(rng, 20), random_bytes(rng, 80), {{"n", 1}});
+    }
+    f.clock->advance(std::chrono::milliseconds(rng() % 5000));
+    if (rng() % 5 == 0) {
+      running.push_back(std::move(r));
+    } else {
+      r.finish(static_cast<task_status>(rng() % 4));
+    }
+  }
+  f.reg.prefill({.name = "never_run"});
+  for (int i = 0; i < 4; ++i) {
+    schedule_spec s;
+    s.run = i == 0 ? f.reg.sync_spec("google_workspace", 1)
+                   : run_spec{.name = "s" + random_bytes(rng, 8), .uid = "", .description = random_bytes(rng, 20),
+                              .provider = std::nullopt};
+    s.identifier = random_bytes(rng, 10) + std::to_string(i);
+    if (i % 2) {
+      s.crontab = "*/5 * * * *";
+    } else {
+      s.interval = std::chrono::seconds(60 + i);
+    }
+    s.paused = i == 3;
+    s.body = [](run&) -> boost::asio::awaitable<task_status> { co_return task_status::successful; };
+    schedule_ids.push_back(sched.add(std::move(s)).id);
+  }
+  sched.send_now(schedule_ids[1]);
+  f.poll();
+
+  const std::string queries[] = {"", "?state=running", "?state=zz", "?aggregated_status=warning",
+                                 "?aggregated_status=", "?ordering=-mtime,actor_name", "?ordering=x",
+                                 "?page=2&page_size=7", "?page=0", "?rel_obj_id__isnull=true", "?paused=yes",
+                                 "?search=%ff", "?queue_name=default", "?%zz=%", "?rel_obj_content_type__model=x"};
+  const std::string methods[] = {"GET", "GET", "GET", "HEAD", "POST", "PATCH", "PUT", "DELETE"};
+  const std::string tokens[] = {"admin-token", "viewer-token", "provider-only-token", "nothing-token", "", "bogus"};
+  const std::string bodies[] = {R"({"paused":true})", R"({"paused":false})", R"({"crontab":"x"})", "[]", "nope", ""};
+  const std::set<int> allowed = {200, 204, 400, 403, 404, 405, 500};
+  int checked = 0;
+  // 1500 requests: every route, method and token mix many times over, in about 2 s (release).
+  for (int i = 0; i < 1500; ++i) {
+    auto some_uuid = [&] { return rng() % 4 == 0 ? random_bytes(rng, 40) : uuids[rng() % uuids.size()]; };
+    auto some_schedule = [&] { return rng() % 4 == 0 ? random_bytes(rng, 40) : schedule_ids[rng() % schedule_ids.size()]; };
+    std::string path;
+    switch (rng() % 9) {
+      case 0: path = "/api/v3/tasks/tasks/"; break;
+      case 1: path = "/api/v3/tasks/tasks/" + some_uuid() + "/"; break;
+      case 2: path = "/api/v3/tasks/tasks/" + some_uuid() + "/retry/"; break;
+      case 3: path = "/api/v3/tasks/tasks/status/"; break;
+      case 4: path = "/api/v3/tasks/workers"; break;
+      case 5: path = "/api/v3/tasks/schedules/"; break;
+      case 6: path = "/api/v3/tasks/schedules/" + some_schedule() + "/"; break;
+      case 7: path = "/api/v3/tasks/schedules/" + some_schedule() + "/send/"; break;
+      default: path = "/api/v3/systask/providers/"; break;
+    }
+    const std::string target = path + pick(rng, queries);
+    const std::string method = pick(rng, methods);
+    const std::string auth = "Bearer " + pick(rng, tokens);
+    const std::string body = rng() % 3 == 0 ? random_bytes(rng, 30) : pick(rng, bodies);
+    api::request req = api::request::from_target(method, target);
+    req.headers.emplace_back("Authorization", auth);
+    req.body = body;
+    const auto res = api.handle(req);
+    ASSERT_TRUE(allowed.count(res.status)) << res.status << " for " << method << " " << target;
+    if (res.status == 204 || method == "HEAD") {
+      EXPECT_TRUE(res.body.empty()) << method << " " << target;
+      continue;
+    }
+    ASSERT_TRUE(matches_schema(res.body, test::definition_for(res.status, success_definition_2025(path))))
+        << method << " " << target << " -> " << res.status;
+    ++checked;
+  }
+  EXPECT_GT(checked, 1000);
+  for (auto& r : running) r.finish(task_status::successful);
+  sched.stop();
+  f.poll();
 }
 
 }  // namespace
