@@ -312,7 +312,8 @@ TEST_F(schedules_api, RetrieveAnswers404ForAnUnknownIdAndWithoutScheduler) {
   EXPECT_EQ(get(schedule_path(google), "provider-only-token").status, 403);
 
   api::facade plain(reg, test::api_fixture::make_options());
-  api::request req = api::request::from_target("GET", schedule_path(google));
+  const std::string path = schedule_path(google);  // the request views it
+  api::request req = api::request::from_target("GET", path);
   req.headers.emplace_back("Authorization", "Bearer admin-token");
   EXPECT_EQ(plain.handle(req).status, 404);
   req = api::request::from_target("GET", "/api/v3/tasks/schedules/");

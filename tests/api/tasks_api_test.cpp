@@ -11,6 +11,8 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstdlib>
 #include <random>
 #include <set>
 #include <string>
@@ -363,8 +365,11 @@ TEST(Facade2025Property, EveryAnswerIsAContractStatusWithASchemaValidBody) {
   const std::string bodies[] = {R"({"paused":true})", R"({"paused":false})", R"({"crontab":"x"})", "[]", "nope", ""};
   const std::set<int> allowed = {200, 204, 400, 403, 404, 405, 500};
   int checked = 0;
-  // 1500 requests: every route, method and token mix many times over, in about 2 s (release).
-  for (int i = 0; i < 1500; ++i) {
+  // 600 requests by default (0.7 s in release, 5 s under TSan: schema validation dominates);
+  // SYSTASK_PROPERTY_REQUESTS=N runs a longer mode.
+  const char* env = std::getenv("SYSTASK_PROPERTY_REQUESTS");
+  const int requests = env ? std::max(100, std::atoi(env)) : 600;
+  for (int i = 0; i < requests; ++i) {
     auto some_uuid = [&] { return rng() % 4 == 0 ? random_bytes(rng, 40) : uuids[rng() % uuids.size()]; };
     auto some_schedule = [&] { return rng() % 4 == 0 ? random_bytes(rng, 40) : schedule_ids[rng() % schedule_ids.size()]; };
     std::string path;
@@ -396,7 +401,7 @@ TEST(Facade2025Property, EveryAnswerIsAContractStatusWithASchemaValidBody) {
         << method << " " << target << " -> " << res.status;
     ++checked;
   }
-  EXPECT_GT(checked, 1000);
+  EXPECT_GT(checked, requests / 2) << "most answers have a body to check";
   for (auto& r : running) r.finish(task_status::successful);
   sched.stop();
   f.poll();
