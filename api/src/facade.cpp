@@ -5,11 +5,14 @@
 #include "responses.hpp"
 #include "router.hpp"
 #include "task_list.hpp"
+#include "tasks_api.hpp"
 
 #include <systask/engine/render.hpp>
 
 #include <rapidjson/document.h>
 #include <rapidjson/error/en.h>
+
+#include <unistd.h>
 
 #include <array>
 #include <string>
@@ -52,7 +55,13 @@ void sync_object_log::log(log_level level, std::string_view logger, std::string_
   events_.push_back(render_log_event(clock_->wall_now(), level, logger, event, attrs));
 }
 
-facade::facade(registry& reg, facade_options options) : registry_(&reg), options_(std::move(options)) {}
+facade::facade(registry& reg, facade_options options) : registry_(&reg), options_(std::move(options)) {
+  if (options_.worker_id.empty()) {
+    std::array<char, 256> host{};
+    if (::gethostname(host.data(), host.size() - 1) != 0) host[0] = '\0';
+    options_.worker_id = std::string(host.data()) + ":" + std::to_string(::getpid());
+  }
+}
 
 namespace {
 
@@ -213,13 +222,22 @@ response sync_object(const registry& reg, const facade_options& options, const p
 }  // namespace
 
 response facade::handle(const request& req) const noexcept {
+  if (req.method != "HEAD") return answer(req);
+  // HEAD: the GET's answer, status and headers, without its body (Django's rule).
+  response r = answer(req);
+  r.head_content_length = r.body.size();
+  r.body.clear();
+  return r;
+}
+
+response facade::answer(const request& req) const noexcept {
   try {
     path_segments segments;
-    const auto m = match_route(req.path, segments);
+    const auto m = match_route(req.method, req.path, segments);
     if (!m) return not_found();
 
     if (m->which == route::metrics && options_.metrics_public) {
-      if (req.method != "GET") return method_not_allowed(req.method, m->allow);
+      if (!m->method_allowed) return method_not_allowed(req.method, m->allow);
       return metrics_response(*registry_);
     }
 
@@ -230,7 +248,7 @@ response facade::handle(const request& req) const noexcept {
     if (!who) return not_authenticated();
 
     // A known path with another method (after authentication, so probing needs a token).
-    if (req.method != m->allow) return method_not_allowed(req.method, m->allow);
+    if (!m->method_allowed) return method_not_allowed(req.method, m->allow);
 
     // 2. Permission, 3. lookup and 4. validation happen in each route, in that order.
     const query_params q(req.query);
@@ -241,6 +259,16 @@ response facade::handle(const request& req) const noexcept {
       case route::task_retrieve: return task_retrieve(*registry_, *who, *m);
       case route::task_run: return task_run(*registry_, *who, *m);
       case route::metrics: return metrics_response(*registry_);
+      case route::provider_list: return provider_list_route(*registry_, options_, *who);
+      case route::schedule_list: return schedule_list_route(*registry_, options_, *who, q);
+      case route::schedule_retrieve: return schedule_retrieve_route(*registry_, options_, *who, *m);
+      case route::schedule_update: return schedule_update_route(*registry_, options_, *who, *m, req.body);
+      case route::schedule_send: return schedule_send_route(options_, *who, *m);
+      case route::tasks_list: return tasks_list_route(*registry_, *who, q);
+      case route::tasks_status: return tasks_status_route(*registry_, *who);
+      case route::tasks_retrieve: return tasks_retrieve_route(*registry_, *who, *m);
+      case route::tasks_retry: return tasks_retry_route(*registry_, *who, *m);
+      case route::workers_list: return workers_route(*who, options_.worker_id);
     }
     return not_found();
   } catch (...) {

@@ -11,10 +11,15 @@
 #include <initializer_list>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
+
+namespace systask {
+class scheduler;
+}  // namespace systask
 
 namespace systask::api {
 
@@ -38,6 +43,10 @@ struct response {
   std::string content_type = "application/json; charset=utf-8";
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
+  /// Set for the answer to a HEAD request only: the length of the body the GET would have sent.
+  /// `body` is then empty; a host sends this as Content-Length and sends no body (RFC 9110
+  /// 9.3.2, as Django does). nullopt for every other method: Content-Length is `body.size()`.
+  std::optional<std::size_t> head_content_length{};
 };
 
 /// What a sync-object request asks for.
@@ -81,6 +90,14 @@ struct facade_options {
   bool metrics_public = false;
   /// One handler per provider kind for `POST .../sync/object/`.
   std::map<std::string, sync_object_handler, std::less<>> sync_object_handlers;
+  /// The schedules that `/api/v3/tasks/schedules/` serves (list, retrieve, pause/resume, send),
+  /// and that `/api/v3/systask/providers/` names per provider. Null (the default): no
+  /// schedules (an empty list, every id a 404). Not owned: the scheduler must be over the same
+  /// registry and outlive the facade.
+  systask::scheduler* schedules = nullptr;
+  /// This process's name in `GET /api/v3/tasks/workers` (authentik's `worker_id`). "" (the
+  /// default): `<hostname>:<pid>`, read when the facade is made.
+  std::string worker_id{};
 };
 
 /// The authentik-compatible API over one registry, as a pure function from request to response.
@@ -93,7 +110,8 @@ class facade {
   facade(registry& reg, facade_options options);
 
   /// Answers one request with a status from the contract and a JSON body (or an empty body for
-  /// 204, and Prometheus text for /metrics). Any thread; allocates the response. Never throws:
+  /// 204, and Prometheus text for /metrics). HEAD is answered on every GET route as the GET
+  /// (status and headers), with an empty body and `head_content_length` set. Any thread; allocates the response. Never throws:
   /// whatever fails inside (a throwing token_authority, out of memory) becomes a 500, whose body
   /// is left empty when even that cannot be allocated. A sync-object handler runs synchronously
   /// on the calling thread.
@@ -103,6 +121,8 @@ class facade {
   registry& get_registry() const noexcept { return *registry_; }
 
  private:
+  response answer(const request& req) const noexcept;  // handle() without HEAD's body removal
+
   registry* registry_;
   facade_options options_;
 };
