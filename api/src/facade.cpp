@@ -5,6 +5,7 @@
 #include "responses.hpp"
 #include "router.hpp"
 #include "task_list.hpp"
+#include "ui.hpp"
 
 #include <systask/engine/render.hpp>
 
@@ -214,6 +215,10 @@ response sync_object(const registry& reg, const facade_options& options, const p
 
 response facade::handle(const request& req) const noexcept {
   try {
+    // The page's files need no token (docs/ui.md): answered before authentication.
+    if (options_.ui) {
+      if (auto page = serve_ui(req)) return std::move(*page);
+    }
     path_segments segments;
     const auto m = match_route(req.path, segments);
     if (!m) return not_found();

@@ -81,6 +81,9 @@ struct facade_options {
   bool metrics_public = false;
   /// One handler per provider kind for `POST .../sync/object/`.
   std::map<std::string, sync_object_handler, std::less<>> sync_object_handlers;
+  /// Serve the status page at `/ui/` (docs/ui.md). Its files need no token and hold no data: the
+  /// page asks for a token and reads the API with it. False: `/ui/` is a 404 like any unknown path.
+  bool ui = true;
 };
 
 /// The authentik-compatible API over one registry, as a pure function from request to response.
@@ -93,7 +96,7 @@ class facade {
   facade(registry& reg, facade_options options);
 
   /// Answers one request with a status from the contract and a JSON body (or an empty body for
-  /// 204, and Prometheus text for /metrics). Any thread; allocates the response. Never throws:
+  /// 204, Prometheus text for /metrics, and the status page's files under /ui/). Any thread; allocates the response. Never throws:
   /// whatever fails inside (a throwing token_authority, out of memory) becomes a 500, whose body
   /// is left empty when even that cannot be allocated. A sync-object handler runs synchronously
   /// on the calling thread.
