@@ -245,11 +245,13 @@ int main(int argc, char** argv) {
   std::array<demo::provider_progress, 3> progress;
   for (std::size_t i = 0; i < providers.size(); ++i) progress[i].kind = providers[i].kind;
   std::atomic<std::uint64_t> run_counter{0};
-  const bool show_progress = f.progress && !f.json && isatty(fileno(human));
+  // A dumb terminal cannot move the cursor: it gets the plain lines, as a pipe does.
+  const char* term = std::getenv("TERM");
+  const bool dumb = term && std::string_view(term) == "dumb";
+  const bool show_progress = f.progress && !f.json && !dumb && isatty(fileno(human));
   // Colour only on a terminal, and never when NO_COLOR is non-empty (no-color.org) or TERM=dumb.
   const char* no_color = std::getenv("NO_COLOR");
-  const char* term = std::getenv("TERM");
-  const bool colour = show_progress && !(no_color && *no_color) && !(term && std::string_view(term) == "dumb");
+  const bool colour = show_progress && !(no_color && *no_color);
   std::shared_ptr<demo::json_events> events;
   if (f.json) {
     events = std::make_shared<demo::json_events>(stdout, *reg.options().clock);
