@@ -5,6 +5,7 @@
 #include "responses.hpp"
 #include "router.hpp"
 #include "task_list.hpp"
+#include "tasks_api.hpp"
 #include "ui.hpp"
 
 #include <systask/engine/render.hpp>
@@ -220,11 +221,11 @@ response facade::handle(const request& req) const noexcept {
       if (auto page = serve_ui(req)) return std::move(*page);
     }
     path_segments segments;
-    const auto m = match_route(req.path, segments);
+    const auto m = match_route(req.method, req.path, segments);
     if (!m) return not_found();
 
     if (m->which == route::metrics && options_.metrics_public) {
-      if (req.method != "GET") return method_not_allowed(req.method, m->allow);
+      if (!m->method_allowed) return method_not_allowed(req.method, m->allow);
       return metrics_response(*registry_);
     }
 
@@ -235,7 +236,7 @@ response facade::handle(const request& req) const noexcept {
     if (!who) return not_authenticated();
 
     // A known path with another method (after authentication, so probing needs a token).
-    if (req.method != m->allow) return method_not_allowed(req.method, m->allow);
+    if (!m->method_allowed) return method_not_allowed(req.method, m->allow);
 
     // 2. Permission, 3. lookup and 4. validation happen in each route, in that order.
     const query_params q(req.query);
@@ -246,6 +247,18 @@ response facade::handle(const request& req) const noexcept {
       case route::task_retrieve: return task_retrieve(*registry_, *who, *m);
       case route::task_run: return task_run(*registry_, *who, *m);
       case route::metrics: return metrics_response(*registry_);
+      case route::provider_list: return provider_list_route(*registry_, options_, *who);
+      case route::schedule_list: return schedule_list_route(*registry_, options_, *who, q);
+      case route::schedule_retrieve: return schedule_retrieve_route(*registry_, options_, *who, *m);
+      case route::schedule_update: return schedule_update_route(*registry_, options_, *who, *m, req.body);
+      case route::schedule_send: return schedule_send_route(options_, *who, *m);
+      case route::tasks_list:
+      case route::tasks_status:
+      case route::tasks_retrieve:
+      case route::tasks_retry:
+      case route::workers_list:
+        // Not served yet (issue 14, part b): an honest 404, as for any unknown path.
+        return not_found();
     }
     return not_found();
   } catch (...) {

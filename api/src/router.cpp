@@ -60,15 +60,22 @@ bool path_segments::split(std::string_view path) {
   }
 }
 
-std::optional<matched_route> match_route(std::string_view path, path_segments& segments) {
-  // Outside the API prefix, matched whole: no decoding, no trailing '/'.
-  if (path == "/metrics") return matched_route{route::metrics, "GET", {}, {}};
+std::optional<matched_route> match_route(std::string_view method, std::string_view path, path_segments& segments) {
+  // Matched whole: no decoding, no trailing '/'.
+  if (path == "/metrics") return matched_route{route::metrics, "GET", {}, {}, method == "GET"};
+  if (path == "/api/v3/tasks/workers") return matched_route{route::workers_list, "GET", {}, {}, method == "GET"};
   if (!path.starts_with(api_prefix) || !segments.split(path.substr(api_prefix.size()))) return std::nullopt;
+  std::optional<matched_route> first;  // the first route of the path, for a 405
   for (const auto& r : split_routes) {
-    matched_route m{r.which, r.method, {}, {}};
-    if (matches(r, segments, m)) return m;
+    matched_route m{r.which, r.allow, {}, {}, true};
+    if (!matches(r, segments, m)) continue;
+    if (r.method == method) return m;
+    if (!first) {
+      m.method_allowed = false;
+      first = m;
+    }
   }
-  return std::nullopt;
+  return first;
 }
 
 }  // namespace systask::api::detail

@@ -78,6 +78,12 @@ task_list_query parse_task_list_query(const query_params& q, validation_error& e
     out.ordering = {{task_field::name, false}, {task_field::uid, false}, {task_field::status, false},
                     {task_field::start_timestamp, true}};
   }
+  parse_page_params(q, errors, invalid_page, out.page, out.page_size);
+  return out;
+}
+
+void parse_page_params(const query_params& q, validation_error& errors, bool& invalid_page, std::uint64_t& page,
+                       std::uint64_t& page_size) {
   if (const auto* v = q.last("page_size")) {
     std::int64_t size = 0;
     const auto [ptr, ec] = std::from_chars(v->data(), v->data() + v->size(), size);
@@ -88,17 +94,27 @@ task_list_query parse_task_list_query(const query_params& q, validation_error& e
     } else if (size > 1000) {
       errors.add("page_size", "Ensure this value is less than or equal to 1000.");
     } else {
-      out.page_size = static_cast<std::uint64_t>(size);
+      page_size = static_cast<std::uint64_t>(size);
     }
   }
   if (const auto* v = q.last("page")) {
-    const auto page = parse_positive_id(*v);
-    if (page) {
-      out.page = static_cast<std::uint64_t>(*page);
+    const auto p = parse_positive_id(*v);
+    if (p) {
+      page = static_cast<std::uint64_t>(*p);
     } else {
       invalid_page = true;
     }
   }
+}
+
+std::optional<page_cut> paginate(std::uint64_t count, std::uint64_t page, std::uint64_t page_size) noexcept {
+  const std::uint64_t pages = count == 0 ? 1 : (count + page_size - 1) / page_size;
+  if (page > pages) return std::nullopt;
+  page_cut out;
+  out.first = (page - 1) * page_size;
+  out.last = std::min(count, out.first + page_size);
+  out.block = {page < pages ? page + 1 : 0, page > 1 ? page - 1 : 0, count, page, pages,
+               count == 0 ? 0 : out.first + 1, out.last};
   return out;
 }
 
@@ -122,19 +138,10 @@ std::optional<paginated_system_task_list> apply(const task_list_query& q, std::v
   });
 
   paginated_system_task_list out;
-  const std::uint64_t count = records.size();
-  const std::uint64_t pages = count == 0 ? 1 : (count + q.page_size - 1) / q.page_size;
-  if (q.page > pages) return std::nullopt;
-  const std::uint64_t first = (q.page - 1) * q.page_size;
-  const std::uint64_t last = std::min(count, first + q.page_size);
-  for (std::uint64_t i = first; i < last; ++i) out.results.push_back(to_wire(records[i]));
-  out.pagination = {q.page < pages ? q.page + 1 : 0,
-                    q.page > 1 ? q.page - 1 : 0,
-                    count,
-                    q.page,
-                    pages,
-                    count == 0 ? 0 : first + 1,
-                    last};
+  const auto page = paginate(records.size(), q.page, q.page_size);
+  if (!page) return std::nullopt;
+  for (std::uint64_t i = page->first; i < page->last; ++i) out.results.push_back(to_wire(records[i]));
+  out.pagination = page->block;
   return out;
 }
 

@@ -29,6 +29,23 @@ struct task_list_query {
 /// `invalid_page` (a 404, as Django's paginator answers).
 task_list_query parse_task_list_query(const query_params& q, validation_error& errors, bool& invalid_page);
 
+/// Reads `page_size` (1..1000; errors go to `errors`) and `page` (a positive integer, else
+/// `invalid_page` is set: a 404, as Django's paginator answers) into `page` and `page_size`,
+/// which keep their values for an absent or bad parameter.
+void parse_page_params(const query_params& q, validation_error& errors, bool& invalid_page, std::uint64_t& page,
+                       std::uint64_t& page_size);
+
+/// One page of `count` items: the pagination block and the items' range [first, last).
+struct page_cut {
+  api::pagination block;
+  std::uint64_t first = 0;
+  std::uint64_t last = 0;
+};
+
+/// The cut of page `page` (from 1) of `page_size` items; nullopt when the page is past the end
+/// (page 1 always exists).
+std::optional<page_cut> paginate(std::uint64_t count, std::uint64_t page, std::uint64_t page_size) noexcept;
+
 /// Filters, orders and cuts one page of `records`; nullopt when the page is past the end.
 /// The returned wire structs borrow from `records`.
 std::optional<paginated_system_task_list> apply(const task_list_query& q, std::vector<task_record>& records);

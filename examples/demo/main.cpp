@@ -338,6 +338,8 @@ int main(int argc, char** argv) {
   // The library's default keeps /metrics behind a token; this demo opts out so that the curl
   // line it prints works as it is (said next to that line, and in docs/demo.md).
   api_options.metrics_public = true;
+  // /api/v3/tasks/schedules/ and /api/v3/systask/providers/ serve these schedules.
+  api_options.schedules = &sched;
   for (const auto& p : providers) {
     api_options.sync_object_handlers[p.kind] = [kind = std::string(p.kind)](const systask::api::sync_object_request& req,
                                                                            systask::api::sync_object_log& log) {

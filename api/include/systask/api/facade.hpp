@@ -16,6 +16,10 @@
 #include <utility>
 #include <vector>
 
+namespace systask {
+class scheduler;
+}  // namespace systask
+
 namespace systask::api {
 
 /// One HTTP request, transport-free. The views must stay valid during `facade::handle`.
@@ -81,6 +85,11 @@ struct facade_options {
   bool metrics_public = false;
   /// One handler per provider kind for `POST .../sync/object/`.
   std::map<std::string, sync_object_handler, std::less<>> sync_object_handlers;
+  /// The schedules that `/api/v3/tasks/schedules/` serves (list, retrieve, pause/resume, send),
+  /// and that `/api/v3/systask/providers/` names per provider. Null (the default): no
+  /// schedules (an empty list, every id a 404). Not owned: the scheduler must be over the same
+  /// registry and outlive the facade.
+  systask::scheduler* schedules = nullptr;
   /// Serve the status page at `/ui/` (docs/ui.md). Its files need no token and hold no data: the
   /// page asks for a token and reads the API with it. False: `/ui/` is a 404 like any unknown path.
   bool ui = true;
