@@ -23,7 +23,7 @@ function el(tag, attrs, ...children) {
     else if (key in node && typeof value !== 'string') node[key] = value;
     else node.setAttribute(key, value === true ? '' : String(value));
   }
-  for (const child of children.flat()) {
+  for (const child of children.flat(Infinity)) {
     if (child === null || child === undefined || child === false) continue;
     node.append(typeof child === 'string' ? document.createTextNode(child) : child);
   }
@@ -121,6 +121,7 @@ function timeEl(iso, withAgo) {
   const text = withAgo && iso ? `${fmtTime(iso)} (${fmtAgo(iso)})` : fmtTime(iso);
   return el('time', { datetime: title || undefined, title: title ? `UTC ${title}` : undefined, text });
 }
+const plural = (n, word) => `${n} ${word}${n === 1 ? '' : 's'}`;
 const pill = (cls, text) => el('span', { class: `pill ${cls}`, text });
 const statusWords = {
   successful: 'Successful', warning: 'Warning', error: 'Error', unknown: 'Running', running: 'Running',
@@ -232,6 +233,7 @@ async function refresh() {
     }
     state.failures += 1;
     if (!state.downSince) state.downSince = Date.now();
+    if (state.providers.length) render();  // the last data stays, its "N s ago" keeps counting
     if (e instanceof ApiError && e.kind === 'unreachable') {
       setConnection(connectionText(), true);
     } else {
@@ -332,7 +334,7 @@ function renderMessages(task, filter) {
       el('colgroup', {}, el('col', { class: 'c-time' }), el('col', { class: 'c-level' }), el('col'), el('col', { class: 'c-logger' })),
       el('thead', {}, el('tr', {}, el('th', { text: 'Time' }), el('th', { text: 'Level' }), el('th', { text: 'Event' }), el('th', { text: 'Logger' }))),
       body),
-    hidden ? el('p', { class: 'empty', text: `${hidden} message(s) hidden by the filter.` }) : null,
+    hidden ? el('p', { class: 'empty', text: `${plural(hidden, 'message')} hidden by the filter.` }) : null,
   ];
 }
 
@@ -345,7 +347,7 @@ function renderTask(task, filter) {
     statusPill(running ? 'running' : task.status),
     el('span', { text: String(task.name) }),
     el('span', { class: 'task-time' }, 'started ', timeEl(task.start_timestamp), running ? ' · running for ' : ' · took ',
-      fmtDuration(task.duration), ` · ${(task.messages || []).length} messages`)),
+      fmtDuration(task.duration), ` · ${plural((task.messages || []).length, 'message')}`)),
   renderMessages(task, filter));
   details.addEventListener('toggle', () => {
     if (details.open) state.openTasks.add(task.uuid); else state.openTasks.delete(task.uuid);
