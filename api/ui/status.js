@@ -55,6 +55,7 @@ const state = {
   openMessages: new Set(),  // "uuid/index" of messages whose attributes are shown
   pending: new Set(),    // keys of actions sent and not yet seen in a refresh
   notice: '',
+  noticeAt: 0,           // when the notice was set: it shows for 10 s
 };
 
 async function api(path, options = {}) {
@@ -179,6 +180,7 @@ function connectionText() {
       `received${state.lastOk ? ` (${new Date(state.lastOk).toLocaleTimeString()})` : ''}; retrying.`;
   }
   const live = state.live ? 'live' : 'paused';
+  if (state.notice && Date.now() - state.noticeAt > 10000) state.notice = '';
   return `Updated ${new Date(state.lastOk).toLocaleTimeString()} (${live})${state.notice ? ` · ${state.notice}` : ''}`;
 }
 
@@ -252,11 +254,13 @@ async function act(key, label, fn) {
   try {
     await fn();
     state.notice = `${label}: sent`;
+    state.noticeAt = Date.now();
   } catch (e) {
     if (e instanceof ApiError && e.kind === 'auth') {
       showLogin(`The server refused the token (${e.status}: ${e.message}). Enter a valid token.`);
       return;
     }
+    state.noticeAt = Date.now();
     state.notice = e instanceof ApiError && e.kind === 'forbidden'
       ? `${label}: this token may not do that (${e.message})`
       : `${label} failed: ${e.message}`;
