@@ -230,6 +230,9 @@ def main():
                          session.js("return [...document.querySelectorAll('article.card')].map(c => c.dataset.provider)"))
         check(sorted(cards) == sorted(f"{p['kind']}/{p['id']}" for p in providers), f"three providers shown: {cards}")
         check(session.js("return sessionStorage.getItem('systask.token')") == TOKEN, "the token is kept in sessionStorage")
+        session.go(ui)  # a reload: the token is asked for once per tab, not per load
+        wait_for("the cards after a reload", lambda: len(session.js("return [...document.querySelectorAll('article.card')]")) == 3)
+        check(session.js("return document.getElementById('login').hidden") is True, "a reload does not ask for the token again")
 
         # The start-up syncs finish; the page follows without a reload.
         wait_for("the start-up syncs to finish", lambda: session.js(
