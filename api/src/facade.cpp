@@ -13,6 +13,8 @@
 #include <rapidjson/document.h>
 #include <rapidjson/error/en.h>
 
+#include <unistd.h>
+
 #include <array>
 #include <string>
 
@@ -54,7 +56,13 @@ void sync_object_log::log(log_level level, std::string_view logger, std::string_
   events_.push_back(render_log_event(clock_->wall_now(), level, logger, event, attrs));
 }
 
-facade::facade(registry& reg, facade_options options) : registry_(&reg), options_(std::move(options)) {}
+facade::facade(registry& reg, facade_options options) : registry_(&reg), options_(std::move(options)) {
+  if (options_.worker_id.empty()) {
+    std::array<char, 256> host{};
+    if (::gethostname(host.data(), host.size() - 1) != 0) host[0] = '\0';
+    options_.worker_id = std::string(host.data()) + ":" + std::to_string(::getpid());
+  }
+}
 
 namespace {
 
@@ -215,6 +223,15 @@ response sync_object(const registry& reg, const facade_options& options, const p
 }  // namespace
 
 response facade::handle(const request& req) const noexcept {
+  if (req.method != "HEAD") return answer(req);
+  // HEAD: the GET's answer, status and headers, without its body (Django's rule).
+  response r = answer(req);
+  r.head_content_length = r.body.size();
+  r.body.clear();
+  return r;
+}
+
+response facade::answer(const request& req) const noexcept {
   try {
     // The page's files need no token (docs/ui.md): answered before authentication.
     if (options_.ui) {
@@ -252,13 +269,11 @@ response facade::handle(const request& req) const noexcept {
       case route::schedule_retrieve: return schedule_retrieve_route(*registry_, options_, *who, *m);
       case route::schedule_update: return schedule_update_route(*registry_, options_, *who, *m, req.body);
       case route::schedule_send: return schedule_send_route(options_, *who, *m);
-      case route::tasks_list:
-      case route::tasks_status:
-      case route::tasks_retrieve:
-      case route::tasks_retry:
-      case route::workers_list:
-        // Not served yet (issue 14, part b): an honest 404, as for any unknown path.
-        return not_found();
+      case route::tasks_list: return tasks_list_route(*registry_, *who, q);
+      case route::tasks_status: return tasks_status_route(*registry_, *who);
+      case route::tasks_retrieve: return tasks_retrieve_route(*registry_, *who, *m);
+      case route::tasks_retry: return tasks_retry_route(*registry_, *who, *m);
+      case route::workers_list: return workers_route(*who, options_.worker_id);
     }
     return not_found();
   } catch (...) {

@@ -25,7 +25,7 @@ inline response internal_error() {
 /// allocating, then fills in the content type and body if memory allows. Out of memory, the
 /// status alone is sent (empty content type and body).
 inline response last_resort_error() noexcept {
-  response r{500, {}, {}, {}};
+  response r{500, {}, {}, {}, {}};
   try {
     r.content_type = json_content_type;
     r.body = internal_error_body;

@@ -34,6 +34,11 @@ bool matches(const split_route& r, const path_segments& segments, matched_route&
   return true;
 }
 
+// Whether a row serving `row_method` answers `method`: HEAD is answered by every GET route.
+bool serves(std::string_view row_method, std::string_view method) noexcept {
+  return row_method == method || (method == "HEAD" && row_method == "GET");
+}
+
 }  // namespace
 
 bool path_segments::split(std::string_view path) {
@@ -62,14 +67,14 @@ bool path_segments::split(std::string_view path) {
 
 std::optional<matched_route> match_route(std::string_view method, std::string_view path, path_segments& segments) {
   // Matched whole: no decoding, no trailing '/'.
-  if (path == "/metrics") return matched_route{route::metrics, "GET", {}, {}, method == "GET"};
-  if (path == "/api/v3/tasks/workers") return matched_route{route::workers_list, "GET", {}, {}, method == "GET"};
+  if (path == "/metrics") return matched_route{route::metrics, "GET", {}, {}, serves("GET", method)};
+  if (path == "/api/v3/tasks/workers") return matched_route{route::workers_list, "GET", {}, {}, serves("GET", method)};
   if (!path.starts_with(api_prefix) || !segments.split(path.substr(api_prefix.size()))) return std::nullopt;
   std::optional<matched_route> first;  // the first route of the path, for a 405
   for (const auto& r : split_routes) {
     matched_route m{r.which, r.allow, {}, {}, true};
     if (!matches(r, segments, m)) continue;
-    if (r.method == method) return m;
+    if (serves(r.method, method)) return m;
     if (!first) {
       m.method_allowed = false;
       first = m;

@@ -147,8 +147,9 @@ struct matched_route {
   bool method_allowed = true;
 };
 
-/// The route `path` names for `method`, or nullopt (every such path is a 404). A path that some
-/// route names with another method gives a match with `method_allowed` false. `segments`
+/// The route `path` names for `method`, or nullopt (every such path is a 404). HEAD matches
+/// every GET route (the facade answers it as the GET, without the body). A path that some route
+/// names with another method gives a match with `method_allowed` false. `segments`
 /// receives the decoded segments that the result may view: keep it, and the path, alive while
 /// using it. Allocates only for a segment holding an escape.
 std::optional<matched_route> match_route(std::string_view method, std::string_view path, path_segments& segments);

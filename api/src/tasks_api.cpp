@@ -5,12 +5,14 @@
 #include "task_list.hpp"
 
 #include <systask/engine/schedule.hpp>
+#include <systask/engine/version.hpp>
 
 #include <rapidjson/document.h>
 #include <rapidjson/error/en.h>
 
 #include <algorithm>
 #include <string>
+#include <unordered_set>
 
 namespace systask::api {
 
@@ -169,6 +171,129 @@ std::optional<schedule_info> find_schedule(const facade_options& options, std::s
   return options.schedules->find(id);
 }
 
+// One run of the task list with what its filters and ordering read, computed once.
+struct task_row {
+  const task_record* record = nullptr;
+  task_state state = task_state::done;
+  aggregated_status aggregated = aggregated_status::done;
+  std::string app_label, model;
+  std::optional<std::string> rel_obj_id;
+};
+
+// Every run a 2025 client sees: the running ones and the finished, unexpired ones, each once.
+// The "has not been run yet" placeholders are not runs (authentik 2025 has no such rows).
+std::vector<task_record> visible_runs(const registry& reg) {
+  std::vector<task_record> running;
+  for (const auto& c : reg.counters()) {
+    if (c.running == 0) continue;
+    for (auto& r : reg.tasks(c.name, c.uid, true)) {
+      if (r.running()) running.push_back(std::move(r));
+    }
+  }
+  // Read after the running ones: a run that finished in between is in both, and is kept finished.
+  std::vector<task_record> out = reg.list_tasks();
+  std::erase_if(out, [](const task_record& r) { return r.prefilled(); });
+  std::unordered_set<std::string_view> finished;
+  for (const auto& r : out) finished.insert(r.uuid());
+  for (auto& r : running) {
+    if (!finished.contains(r.uuid())) out.push_back(std::move(r));
+  }
+  return out;
+}
+
+task_row row_of(const task_record& r) {
+  task_row row;
+  row.record = &r;
+  row.state = r.running() ? task_state::running : task_state::done;
+  row.aggregated = aggregated_of(r);
+  if (const auto p = r.provider()) {
+    const auto ct = content_type_of(p->kind);
+    row.app_label = ct.app_label;
+    row.model = ct.model;
+    row.rel_obj_id = std::to_string(p->id);
+  }
+  return row;
+}
+
+task_2025 to_wire(const task_row& row) {
+  const task_record& r = *row.record;
+  task_2025 t;
+  t.message_id = r.uuid();
+  t.actor_name = r.name();
+  t.state = row.state;
+  // A Dramatiq message's mtime moves with its state: the start while running, then the finish.
+  t.mtime = {r.running() ? r.start_time() : r.finish_time()};
+  t.rel_obj_app_label = row.app_label;
+  t.rel_obj_model = row.model;
+  t.rel_obj_id = row.rel_obj_id;
+  t.uid = r.uid();
+  t.logs = {&r};
+  t.aggregated_status = row.aggregated;
+  if (!r.description().empty()) t.description = r.description();
+  return t;
+}
+
+enum class run_field { message_id, queue_name, actor_name, state, mtime, aggregated_status };
+constexpr std::pair<std::string_view, run_field> task_ordering_fields[] = {
+    {"message_id", run_field::message_id}, {"queue_name", run_field::queue_name},
+    {"actor_name", run_field::actor_name}, {"state", run_field::state},
+    {"mtime", run_field::mtime},           {"aggregated_status", run_field::aggregated_status},
+};
+
+wall_time mtime_of(const task_row& row) {
+  return row.record->running() ? row.record->start_time() : row.record->finish_time();
+}
+
+int compare(const task_row& a, const task_row& b, run_field f) {
+  auto cmp = [](const auto& x, const auto& y) { return x < y ? -1 : (y < x ? 1 : 0); };
+  switch (f) {
+    case run_field::message_id: return cmp(a.record->uuid(), b.record->uuid());
+    case run_field::queue_name: return 0;  // one queue
+    case run_field::actor_name: return cmp(a.record->name(), b.record->name());
+    // As the database orders these text columns: by their names.
+    case run_field::state: return cmp(to_string(a.state), to_string(b.state));
+    case run_field::mtime: return cmp(mtime_of(a), mtime_of(b));
+    case run_field::aggregated_status: return cmp(to_string(a.aggregated), to_string(b.aggregated));
+  }
+  return 0;
+}
+
+// A comma-separated `ordering` of `fields`, each optionally '-'; unknown ones are 400s.
+template <class Field, std::size_t N>
+std::vector<std::pair<Field, bool>> parse_ordering(const query_params& q,
+                                                   const std::pair<std::string_view, Field> (&fields)[N],
+                                                   validation_error& errors) {
+  std::vector<std::pair<Field, bool>> ordering;  // (field, descending)
+  const auto* v = q.last("ordering");
+  if (!v || v->empty()) return ordering;
+  std::string_view rest = *v;
+  while (true) {
+    const std::size_t comma = rest.find(',');
+    std::string_view item = rest.substr(0, comma);
+    const bool desc = !item.empty() && item.front() == '-';
+    if (desc) item.remove_prefix(1);
+    const auto* found = std::find_if(std::begin(fields), std::end(fields), [&](const auto& e) { return e.first == item; });
+    if (found == std::end(fields)) {
+      errors.add("ordering", "Invalid ordering field: " + std::string(rest.substr(0, comma)) + ".");
+    } else {
+      ordering.emplace_back(found->second, desc);
+    }
+    if (comma == std::string_view::npos) break;
+    rest.remove_prefix(comma + 1);
+  }
+  return ordering;
+}
+
+// An enum-valued query parameter (a choice filter); a value outside the enum is a 400.
+template <class E>
+std::optional<E> choice_param(const query_params& q, const char* name, validation_error& errors) {
+  const auto* v = q.last(name);
+  if (!v) return std::nullopt;
+  const auto e = from_string<E>(*v);
+  if (!e) errors.add(name, "Select a valid choice. " + *v + " is not one of the available choices.");
+  return e;
+}
+
 }  // namespace
 
 aggregated_status aggregated_of(const task_record& r) {
@@ -234,25 +359,7 @@ response schedule_list_route(const registry& reg, const facade_options& options,
   if (const auto* v = q.last("search")) {
     for (char c : *v) f.search.push_back(fold(c));
   }
-  std::vector<std::pair<schedule_field, bool>> ordering;  // (field, descending)
-  if (const auto* v = q.last("ordering"); v && !v->empty()) {
-    std::string_view rest = *v;
-    while (true) {
-      const std::size_t comma = rest.find(',');
-      std::string_view item = rest.substr(0, comma);
-      const bool desc = !item.empty() && item.front() == '-';
-      if (desc) item.remove_prefix(1);
-      const auto* found = std::find_if(std::begin(schedule_ordering_fields), std::end(schedule_ordering_fields),
-                                       [&](const auto& e) { return e.first == item; });
-      if (found == std::end(schedule_ordering_fields)) {
-        errors.add("ordering", "Invalid ordering field: " + std::string(rest.substr(0, comma)) + ".");
-      } else {
-        ordering.emplace_back(found->second, desc);
-      }
-      if (comma == std::string_view::npos) break;
-      rest.remove_prefix(comma + 1);
-    }
-  }
+  const auto ordering = parse_ordering(q, schedule_ordering_fields, errors);
   bool bad_page = false;
   std::uint64_t page = 1, page_size = 100;
   parse_page_params(q, errors, bad_page, page, page_size);
@@ -353,6 +460,115 @@ response schedule_send_route(const facade_options& options, const principal& who
   r.status = 204;
   r.content_type.clear();
   return r;
+}
+
+response tasks_list_route(const registry& reg, const principal& who, const query_params& q) {
+  if (!who.can(permission::view_systemtask)) return permission_denied();
+  validation_error errors;
+  const auto* actor_name = q.last("actor_name");
+  const auto state = choice_param<task_state>(q, "state", errors);
+  const auto aggregated = choice_param<aggregated_status>(q, "aggregated_status", errors);
+  const auto* queue_name = q.last("queue_name");
+  const auto* app_label = q.last("rel_obj_content_type__app_label");
+  const auto* model = q.last("rel_obj_content_type__model");
+  const auto* rel_obj_id = q.last("rel_obj_id");
+  const auto rel_obj_id_isnull = bool_param(q, "rel_obj_id__isnull", errors);
+  std::string search;
+  if (const auto* v = q.last("search")) {
+    for (char c : *v) search.push_back(fold(c));
+  }
+  auto ordering = parse_ordering(q, task_ordering_fields, errors);
+  bool bad_page = false;
+  std::uint64_t page = 1, page_size = 100;
+  parse_page_params(q, errors, bad_page, page, page_size);
+  if (!errors.empty()) return json_response(400, errors);
+  if (bad_page) return invalid_page();
+  if (ordering.empty()) ordering.emplace_back(run_field::mtime, true);  // newest first
+
+  const std::vector<task_record> records = visible_runs(reg);
+  std::vector<task_row> rows;
+  rows.reserve(records.size());
+  for (const auto& r : records) {
+    if (actor_name && r.name() != *actor_name) continue;
+    if (queue_name && *queue_name != "default") continue;
+    if (!search.empty() && !contains_folded(r.uuid(), search) && !contains_folded(r.name(), search) &&
+        !contains_folded(r.uid(), search) && !contains_folded(r.description(), search)) {
+      continue;
+    }
+    task_row row = row_of(r);
+    if (state && row.state != *state) continue;
+    if (aggregated && row.aggregated != *aggregated) continue;
+    if (app_label && row.app_label != *app_label) continue;
+    if (model && row.model != *model) continue;
+    if (rel_obj_id && row.rel_obj_id != *rel_obj_id) continue;
+    if (rel_obj_id_isnull && row.rel_obj_id.has_value() == *rel_obj_id_isnull) continue;
+    rows.push_back(std::move(row));
+  }
+  std::sort(rows.begin(), rows.end(), [&](const task_row& a, const task_row& b) {
+    for (const auto& [field, desc] : ordering) {
+      const int c = compare(a, b, field);
+      if (c != 0) return desc ? c > 0 : c < 0;
+    }
+    return a.record->uuid() < b.record->uuid();  // a total order, so pages never overlap
+  });
+  const auto cut = paginate(rows.size(), page, page_size);
+  if (!cut) return invalid_page();
+  paginated_task_list body;
+  body.pagination = cut->block;
+  for (std::uint64_t i = cut->first; i < cut->last; ++i) body.results.push_back(to_wire(rows[i]));
+  return json_response(200, body);
+}
+
+response tasks_retrieve_route(const registry& reg, const principal& who, const matched_route& m) {
+  if (!who.can(permission::view_systemtask)) return permission_denied();
+  const auto uuid = parse_uuid(m.id);
+  if (!uuid) return not_found();
+  const auto record = reg.find_task(*uuid);
+  if (!record || record->prefilled()) return not_found();
+  return json_response(200, to_wire(row_of(*record)));
+}
+
+response tasks_retry_route(registry& reg, const principal& who, const matched_route& m) {
+  if (!who.can(permission::run_task)) return permission_denied();
+  const auto uuid = parse_uuid(m.id);
+  if (!uuid) return not_found();
+  const auto record = reg.find_task(*uuid);
+  if (!record || record->prefilled()) return not_found();
+  if (!reg.trigger(record->name(), record->uid())) {
+    return error_response(500, "No runner is registered for task \"" + std::string(record->name()) + "\".",
+                          "no_runner");
+  }
+  response r;
+  r.status = 204;
+  r.content_type.clear();
+  return r;
+}
+
+response tasks_status_route(const registry& reg, const principal& who) {
+  if (!who.can(permission::view_systemtask)) return permission_denied();
+  global_task_status body;
+  for (const auto& r : visible_runs(reg)) {
+    switch (aggregated_of(r)) {
+      case aggregated_status::queued: ++body.queued; break;
+      case aggregated_status::consumed: ++body.consumed; break;
+      case aggregated_status::preprocess: ++body.preprocess; break;
+      case aggregated_status::running: ++body.running; break;
+      case aggregated_status::postprocess: ++body.postprocess; break;
+      case aggregated_status::rejected: ++body.rejected; break;
+      case aggregated_status::done: ++body.done; break;
+      case aggregated_status::info: ++body.info; break;
+      case aggregated_status::warning: ++body.warning; break;
+      case aggregated_status::error: ++body.error; break;
+    }
+  }
+  return json_response(200, body);
+}
+
+response workers_route(const principal& who, std::string_view worker_id) {
+  if (!who.can(permission::view_systemtask)) return permission_denied();
+  // The process that serves the API runs the tasks: one worker, always of this version.
+  const std::vector<worker_2025> body = {{std::string(worker_id), version_string, true}};
+  return json_response(200, body);
 }
 
 }  // namespace detail

@@ -30,6 +30,17 @@ response schedule_update_route(const registry& reg, const facade_options& option
 /// `POST /tasks/schedules/{id}/send/`.
 response schedule_send_route(const facade_options& options, const principal& who, const matched_route& m);
 
+/// `GET /tasks/tasks/`.
+response tasks_list_route(const registry& reg, const principal& who, const query_params& q);
+/// `GET /tasks/tasks/{message_id}/`.
+response tasks_retrieve_route(const registry& reg, const principal& who, const matched_route& m);
+/// `POST /tasks/tasks/{message_id}/retry/`.
+response tasks_retry_route(registry& reg, const principal& who, const matched_route& m);
+/// `GET /tasks/tasks/status/`.
+response tasks_status_route(const registry& reg, const principal& who);
+/// `GET /tasks/workers`: this process as the one worker, named `worker_id`.
+response workers_route(const principal& who, std::string_view worker_id);
+
 /// The aggregated status of one record, as authentik's trigger computes it from what systask
 /// serves: `running` while it runs; else the worst level among its messages (and the loss
 /// marker, a warning, when messages were dropped), error > warning > info > done, raised to the

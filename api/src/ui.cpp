@@ -38,8 +38,7 @@ bool etag_matches(std::string_view if_none_match, std::string_view etag) {
 
 std::optional<response> serve_ui(const request& req) {
   if (req.path != "/ui" && !req.path.starts_with(ui_prefix)) return std::nullopt;
-  const bool head = req.method == "HEAD";
-  if (req.method != "GET" && !head) {
+  if (req.method != "GET" && req.method != "HEAD") {
     response r = error_response(405, "Method \"" + std::string(req.method) + "\" not allowed.", "method_not_allowed");
     r.headers.emplace_back("Allow", "GET, HEAD");
     add_page_headers(r);
@@ -67,12 +66,9 @@ std::optional<response> serve_ui(const request& req) {
       r.content_type.clear();
       return r;
     }
-    if (head) {
-      // The GET's Content-Length, without its body (the host stack must not replace it).
-      r.headers.emplace_back("Content-Length", std::to_string(asset.body.size()));
-    } else {
-      r.body = asset.body;
-    }
+    // For HEAD too: facade::handle answers every HEAD as its GET, then empties the body and
+    // keeps its length (response::head_content_length), as for the API's routes.
+    r.body = asset.body;
     return r;
   }
   response r = not_found();

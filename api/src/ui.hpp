@@ -32,8 +32,9 @@ inline constexpr std::string_view ui_content_security_policy =
 
 /// The answer for `req` when its path is the page's ("/ui" or under "/ui/"), else nullopt. No
 /// token is needed: the files hold no data (the page sends the token on its API calls). GET and
-/// HEAD (the GET's headers, no body) are served; a matching If-None-Match gets 304; another
-/// method gets 405; an unknown file under /ui/ gets 404. Any thread; allocates the response.
+/// HEAD are answered alike (facade::handle strips a HEAD's body); a matching If-None-Match gets
+/// 304; another method gets 405; an unknown file under /ui/ gets 404. Any thread; allocates the
+/// response.
 std::optional<response> serve_ui(const request& req);
 
 }  // namespace systask::api::detail

@@ -96,6 +96,32 @@ TEST_F(http_stream, ErrorBodiesAndAccessLogLinesAreEscapedByTheEnginesEscaper) {
   EXPECT_TRUE(is_valid_utf8(log)) << log;
 }
 
+// HEAD: the GET's status line and headers, Content-Length of the GET's body, and not one byte of
+// body, so the next pipelined response starts right after the headers (issue 14).
+TEST_F(http_stream, HeadSendsTheGetsHeadersAndContentLengthButNoBody) {
+  const std::string get = serve(
+      "GET /api/v3/events/system_tasks/ HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer admin-token\r\n"
+      "Connection: close\r\n\r\n");
+  const std::string length = std::to_string(body_of(get).size());
+  const std::string out = serve(
+      "HEAD /api/v3/events/system_tasks/ HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer admin-token\r\n\r\n"
+      "HEAD /nope/ HTTP/1.1\r\nHost: x\r\n\r\n"
+      "HEAD /-/health/live/ HTTP/1.1\r\nHost: x\r\n\r\n"
+      "GET /-/health/live/ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(status_lines(out), (std::vector<std::string>{"HTTP/1.1 200 OK", "HTTP/1.1 404 Not Found", "HTTP/1.1 200 OK",
+                                                        "HTTP/1.1 200 OK"}));
+  const std::size_t first_end = out.find("\r\n\r\n") + 4;
+  const std::string first = out.substr(0, first_end);
+  EXPECT_NE(first.find("Content-Type: application/json; charset=utf-8\r\n"), std::string::npos) << first;
+  EXPECT_NE(first.find("Content-Length: " + length + "\r\n"), std::string::npos) << first << " vs GET " << length;
+  EXPECT_EQ(out.compare(first_end, 9, "HTTP/1.1 "), 0) << "no body after a HEAD's headers: " << out;
+  EXPECT_NE(out.find("Content-Length: 42\r\n\r\nHTTP/1.1 200 OK"), std::string::npos)
+      << "the 404's length, no body: " << out;
+  EXPECT_NE(log.find(R"({"method":"HEAD","path":"/api/v3/events/system_tasks/","status":200,"bytes":0,)"),
+            std::string::npos)
+      << log;
+}
+
 TEST_F(http_stream, HealthNeedsNoTokenAndHasAnEmptyBody) {
   const std::string out = serve("GET /-/health/live/ HTTP/1.1\r\nHost: x\r\n\r\n");
   EXPECT_EQ(status_lines(out), std::vector<std::string>{"HTTP/1.1 200 OK"});

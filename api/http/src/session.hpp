@@ -147,8 +147,10 @@ class session final : public session_base, public std::enable_shared_from_this<s
     path_ = std::string(req.target().substr(0, req.target().find('?')));
     res_ = {};
     res_.version(11);
-    if (req.method() == bhttp::verb::get && path_ == options_.health_path) {
+    std::optional<std::size_t> head_length;  // HEAD: the GET body's length; no body is sent
+    if ((req.method() == bhttp::verb::get || req.method() == bhttp::verb::head) && path_ == options_.health_path) {
       res_.result(bhttp::status::ok);
+      if (req.method() == bhttp::verb::head) head_length = 0;
     } else {
       api::request r = api::request::from_target(req.method_string(), req.target());
       for (const auto& field : req) r.headers.emplace_back(field.name_string(), field.value());
@@ -158,12 +160,18 @@ class session final : public session_base, public std::enable_shared_from_this<s
       if (!out.content_type.empty()) res_.set(bhttp::field::content_type, out.content_type);
       for (const auto& [name, value] : out.headers) res_.set(name, value);
       res_.body() = std::move(out.body);
+      head_length = out.head_content_length;
     }
     res_.set(bhttp::field::server, "systask");
     // Read the stop flags after the facade returned: a stop during a slow request still tells
     // the client that this connection closes.
     res_.keep_alive(req.keep_alive() && !stopping());
     res_.prepare_payload();
+    if (head_length) {
+      // The facade left the body empty; the header still says how long the GET's body is.
+      res_.body().clear();
+      res_.content_length(*head_length);
+    }
     do_write();
   }
 

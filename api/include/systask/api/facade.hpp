@@ -11,6 +11,7 @@
 #include <initializer_list>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -42,6 +43,10 @@ struct response {
   std::string content_type = "application/json; charset=utf-8";
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
+  /// Set for the answer to a HEAD request only: the length of the body the GET would have sent.
+  /// `body` is then empty; a host sends this as Content-Length and sends no body (RFC 9110
+  /// 9.3.2, as Django does). nullopt for every other method: Content-Length is `body.size()`.
+  std::optional<std::size_t> head_content_length{};
 };
 
 /// What a sync-object request asks for.
@@ -93,6 +98,9 @@ struct facade_options {
   /// Serve the status page at `/ui/` (docs/ui.md). Its files need no token and hold no data: the
   /// page asks for a token and reads the API with it. False: `/ui/` is a 404 like any unknown path.
   bool ui = true;
+  /// This process's name in `GET /api/v3/tasks/workers` (authentik's `worker_id`). "" (the
+  /// default): `<hostname>:<pid>`, read when the facade is made.
+  std::string worker_id{};
 };
 
 /// The authentik-compatible API over one registry, as a pure function from request to response.
@@ -105,7 +113,9 @@ class facade {
   facade(registry& reg, facade_options options);
 
   /// Answers one request with a status from the contract and a JSON body (or an empty body for
-  /// 204, Prometheus text for /metrics, and the status page's files under /ui/). Any thread; allocates the response. Never throws:
+  /// 204, Prometheus text for /metrics, and the status page's files under /ui/). HEAD is
+  /// answered on every GET route (and /ui/) as the GET (status and headers), with an empty body
+  /// and `head_content_length` set. Any thread; allocates the response. Never throws:
   /// whatever fails inside (a throwing token_authority, out of memory) becomes a 500, whose body
   /// is left empty when even that cannot be allocated. A sync-object handler runs synchronously
   /// on the calling thread.
@@ -115,6 +125,8 @@ class facade {
   registry& get_registry() const noexcept { return *registry_; }
 
  private:
+  response answer(const request& req) const noexcept;  // handle() without HEAD's body removal
+
   registry* registry_;
   facade_options options_;
 };
