@@ -312,7 +312,9 @@ TEST_F(schedules_api, RetrieveAnswers404ForAnUnknownIdAndWithoutScheduler) {
   EXPECT_EQ(get(schedule_path(google), "provider-only-token").status, 403);
 
   api::facade plain(reg, test::api_fixture::make_options());
-  api::request req = api::request::from_target("GET", schedule_path(google));
+  // A named string: the request keeps views of the target, which a temporary would leave dangling.
+  const std::string target = schedule_path(google);
+  api::request req = api::request::from_target("GET", target);
   req.headers.emplace_back("Authorization", "Bearer admin-token");
   EXPECT_EQ(plain.handle(req).status, 404);
   req = api::request::from_target("GET", "/api/v3/tasks/schedules/");
