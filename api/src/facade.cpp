@@ -6,6 +6,7 @@
 #include "router.hpp"
 #include "task_list.hpp"
 #include "tasks_api.hpp"
+#include "ui.hpp"
 
 #include <systask/engine/render.hpp>
 
@@ -232,6 +233,10 @@ response facade::handle(const request& req) const noexcept {
 
 response facade::answer(const request& req) const noexcept {
   try {
+    // The page's files need no token (docs/ui.md): answered before authentication.
+    if (options_.ui) {
+      if (auto page = serve_ui(req)) return std::move(*page);
+    }
     path_segments segments;
     const auto m = match_route(req.method, req.path, segments);
     if (!m) return not_found();

@@ -9,6 +9,21 @@
 
 namespace demo {
 
+/// The user --markup-user adds: a name that is markup, as a directory may hold (nothing stops
+/// an identity provider's users from naming themselves so). Providers reject it (see
+/// provider_sync), so its warning carries the name into the run's messages, the API and the
+/// status page, which must show it as text.
+inline constexpr const char* markup_user_name = "<script>alert(\"systask\")</script>";
+
+/// Whether a provider accepts `name` as a user or group name: the generated names always pass.
+inline bool acceptable_name(const std::string& name) {
+  for (char c : name) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '-' || c == '_';
+    if (!ok) return false;
+  }
+  return !name.empty();
+}
+
 struct directory_object {
   long pk;
   std::string name;  // username or group name

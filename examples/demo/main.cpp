@@ -4,6 +4,7 @@
 // does, and serves the authentik-compatible API over HTTP. `systask-demo --help` lists the flags.
 
 #include "directory.hpp"
+#include "events.hpp"
 #include "progress.hpp"
 #include "provider_sync.hpp"
 
@@ -57,12 +58,24 @@ struct flags {
   std::chrono::seconds hold{0};
   std::uint64_t seed = std::random_device{}();
   bool progress = true;
+  bool json = false;         // NDJSON events on stdout instead of the progress display
+  bool markup_user = false;  // a user named like markup, which every provider rejects
   unsigned threads = 2;
   std::string store = "sqlite:systask-demo.db";  // --store: "memory" or "sqlite:PATH"
 };
 
-constexpr const char* usage = R"(systask-demo: an identity-provider-like host that syncs a generated directory to
+constexpr const char* usage = R"usage(systask-demo: an identity-provider-like host that syncs a generated directory to
 Google Workspace, Microsoft Entra and SCIM providers and serves authentik's API for it.
+
+Examples:
+  systask-demo                               sync 2000 users every 30 s; the status page is at
+                                             http://127.0.0.1:9000/ui/ (the token is printed)
+  systask-demo --once --users 200            one sync per provider, its JSON on stdout, then exit
+  systask-demo --users 20000 --interval 5    a bigger directory, synced every 5 s
+  systask-demo --listen 0.0.0.0:9000 --token "$(openssl rand -hex 20)"
+                                             serve other hosts with a chosen token
+  systask-demo --json | jq -c 'select(.event == "run_finished")'
+                                             one JSON event per line instead of the bars
 
 Usage: systask-demo [flags]
 
@@ -85,12 +98,23 @@ Usage: systask-demo [flags]
   --seed N              random seed, for repeatable runs
   --threads N           worker threads of the Asio pool (default 2)
   --no-progress         no live progress display
+<<<<<<< HEAD
   --store STORE         where the history is kept: sqlite:PATH (default sqlite:systask-demo.db,
                         in the working directory; survives a restart) or memory
+=======
+  --json                one JSON event per line on stdout (run_started, run_finished,
+                        schedule_skipped, schedule_failed, ...; docs/demo.md) instead of the
+                        progress display; the banner goes to stderr. Not with --once
+  --markup-user         add a user named <script>alert("systask")</script> to the directory;
+                        every provider rejects that name with a warning (to see the status page
+                        show server text as text)
+  --version             print the version and exit
+>>>>>>> w3-ui
   --help                this text
 
+Colours: only on a terminal, and never when NO_COLOR is set (non-empty) or TERM=dumb.
 Exit status: 0 on success, 2 for bad flags, 1 when the API cannot be served.
-)";
+)usage";
 
 [[noreturn]] void bad_flag(const std::string& message) {
   std::fprintf(stderr, "systask-demo: %s\nTry 'systask-demo --help'.\n", message.c_str());
@@ -128,6 +152,13 @@ flags parse_flags(int argc, char** argv) {
     if (flag == "--help" || flag == "-h") {
       std::fputs(usage, stdout);
       std::exit(0);
+    } else if (flag == "--version") {
+      std::printf("systask-demo %s\n", systask::version_string);
+      std::exit(0);
+    } else if (flag == "--json") {
+      f.json = true;
+    } else if (flag == "--markup-user") {
+      f.markup_user = true;
     } else if (flag == "--users") {
       f.users = parse_number<std::size_t>(flag, value(), 0, 10'000'000);
     } else if (flag == "--groups") {
@@ -181,6 +212,7 @@ flags parse_flags(int argc, char** argv) {
       bad_flag("unknown flag '" + flag + "'");
     }
   }
+  if (f.json && f.once) bad_flag("--json and --once both use stdout: choose one");
   if (!f.failure_rate_given) {
     // P(no object fails) = (1 - p)^objects = 1 - warning_rate.
     const double objects = static_cast<double>(std::max<std::size_t>(1, f.users + f.groups));
@@ -223,8 +255,8 @@ void drain_store(const systask::registry& reg, systask::sqlite_store& store) {
 
 int main(int argc, char** argv) {
   const flags f = parse_flags(argc, argv);
-  // In --once mode stdout carries only the JSON; everything for people goes to stderr.
-  std::FILE* human = f.once ? stderr : stdout;
+  // With --once or --json stdout carries only JSON; everything for people goes to stderr.
+  std::FILE* human = f.once || f.json ? stderr : stdout;
 
   asio::thread_pool pool(f.threads);
   // The demo's own timers and the signal set are not thread-safe, and the pool has several
@@ -266,11 +298,23 @@ int main(int argc, char** argv) {
     std::fprintf(human, "store: memory (nothing survives a restart)\n");
   }
 
-  const demo::directory dir = demo::directory::generate(f.users, f.groups);
+  demo::directory dir = demo::directory::generate(f.users, f.groups);
+  if (f.markup_user) dir.users.push_back({static_cast<long>(dir.users.size() + 1), demo::markup_user_name});
   std::array<demo::provider_progress, 3> progress;
   for (std::size_t i = 0; i < providers.size(); ++i) progress[i].kind = providers[i].kind;
   std::atomic<std::uint64_t> run_counter{0};
-  const bool show_progress = f.progress && isatty(fileno(human));
+  // A dumb terminal cannot move the cursor: it gets the plain lines, as a pipe does.
+  const char* term = std::getenv("TERM");
+  const bool dumb = term && std::string_view(term) == "dumb";
+  const bool show_progress = f.progress && !f.json && !dumb && isatty(fileno(human));
+  // Colour only on a terminal, and never when NO_COLOR is non-empty (no-color.org) or TERM=dumb.
+  const char* no_color = std::getenv("NO_COLOR");
+  const bool colour = show_progress && !(no_color && *no_color);
+  std::shared_ptr<demo::json_events> events;
+  if (f.json) {
+    events = std::make_shared<demo::json_events>(stdout, *reg.options().clock);
+    reg.add_observer(events);
+  }
 
   // --once waits for the first sync of each provider (counted on the scheduler's strand).
   int once_remaining = static_cast<int>(providers.size());
@@ -301,16 +345,20 @@ int main(int argc, char** argv) {
       co_return co_await body(r);
     };
     spec.on_done = [&, i](boost::system::error_code ec, systask::task_status status) {
+      if (events && ec) {
+        events->event(ec == systask::errc::sync_already_running ? "schedule_skipped" : "schedule_failed",
+                      {{"schedule", schedule_ids[i]}, {"reason", ec.message()}});
+      }
       if (ec == systask::errc::sync_already_running) {
         // The registry left a message on the running sync; say it here too, without a terminal.
-        if (f.progress && !show_progress) {
+        if (f.progress && !show_progress && !f.json) {
           std::fprintf(human, "%s: skipped a sync, one is still running\n", providers[i].kind);
           std::fflush(human);
         }
         return;
       }
       // Without a terminal to redraw on, say once per sync how it ended.
-      if (f.progress && !show_progress) {
+      if (f.progress && !show_progress && !f.json) {
         const auto st = reg.sync_status(providers[i].kind, providers[i].id);
         const double secs = st && !st->tasks.empty() ? st->tasks.front().duration() : 0;
         std::fprintf(human, "%s: sync %s: %ld/%ld objects in %.2fs, %ld warnings\n", providers[i].kind,
@@ -399,12 +447,14 @@ int main(int argc, char** argv) {
                f.token.c_str(), base.c_str());
   std::fprintf(human, "  curl -s -H 'Authorization: Bearer %s' '%s/api/v3/events/system_tasks/?ordering=-start_timestamp'\n",
                f.token.c_str(), base.c_str());
-  std::fprintf(human, "  curl -s %s/metrics    # no token: this demo makes /metrics public (metrics_public)\n\n",
+  std::fprintf(human, "  curl -s %s/metrics    # no token: this demo makes /metrics public (metrics_public)\n",
                base.c_str());
+  std::fprintf(human, "Status page: %s/ui/    (paste the token above when it asks)\n\n", base.c_str());
   std::fflush(human);
+  if (events) events->event("listening", {{"url", base}, {"ui", base + "/ui/"}});
 
   // Timers on `control`: the progress display and the --hold wait.
-  demo::progress_display display(progress, human, show_progress);  // drawn on `control` only
+  demo::progress_display display(progress, human, show_progress, colour);  // drawn on `control` only
   std::atomic<bool> stopping{false};
   asio::steady_timer draw_timer(control), hold_timer(control);
   asio::signal_set signals(control, SIGINT, SIGTERM);
@@ -464,6 +514,7 @@ int main(int argc, char** argv) {
     // cadence.
     for (const auto& id : schedule_ids) sched.send_now(id);
     finished.get_future().wait();
+    if (events) events->event("stopped", {});
     std::fprintf(human, "\nsystask-demo: stopped\n");
   }
   if (store) drain_store(reg, *store);

@@ -31,8 +31,10 @@ struct provider_progress {
 
 class progress_display {
  public:
-  progress_display(std::array<provider_progress, 3>& p, std::FILE* out, bool terminal)
-      : providers_(p), out_(out), terminal_(terminal) {}
+  /// `colour`: SGR colours on the status words (the caller decides: a terminal, no NO_COLOR,
+  /// not TERM=dumb). Only used when `terminal`.
+  progress_display(std::array<provider_progress, 3>& p, std::FILE* out, bool terminal, bool colour = false)
+      : providers_(p), out_(out), terminal_(terminal), colour_(terminal && colour) {}
 
   /// Draws one frame: on a terminal the three lines are redrawn in place; otherwise one plain
   /// line per provider that is syncing, at most every few seconds.
@@ -52,8 +54,17 @@ class progress_display {
         std::string bar(filled, '#');
         bar.resize(width, '.');
         static const char* const states[] = {"idle    ", "syncing ", "done    ", "FAILED  "};
-        std::snprintf(line, sizeof line, "\x1b[2K%-17s %s [%s] %5ld/%-5ld %7.0f obj/s  ETA %4.0fs  warnings %ld\n",
-                      p.kind, states[p.state.load()], bar.c_str(), done, total, rate, eta, p.warnings.load());
+        // Plain, cyan, green, red; the warning count yellow when there are any.
+        static const char* const state_colours[] = {"", "\x1b[36m", "\x1b[32m", "\x1b[1;31m"};
+        const int st = p.state.load();
+        const long warnings = p.warnings.load();
+        const char* on = colour_ ? state_colours[st] : "";
+        const char* off = colour_ && *on ? "\x1b[0m" : "";
+        const char* warn_on = colour_ && warnings > 0 ? "\x1b[33m" : "";
+        const char* warn_off = *warn_on ? "\x1b[0m" : "";
+        std::snprintf(line, sizeof line,
+                      "\x1b[2K%-17s %s%s%s [%s] %5ld/%-5ld %7.0f obj/s  ETA %4.0fs  %swarnings %ld%s\n", p.kind, on,
+                      states[st], off, bar.c_str(), done, total, rate, eta, warn_on, warnings, warn_off);
         frame += line;
       } else if (p.state == 1) {
         std::snprintf(line, sizeof line, "%s: %ld/%ld objects, %.0f obj/s, ETA %.0fs, %ld warnings\n", p.kind, done,
@@ -72,6 +83,7 @@ class progress_display {
   std::array<provider_progress, 3>& providers_;
   std::FILE* out_;
   bool terminal_;
+  bool colour_;
   bool drawn_ = false;
 };
 

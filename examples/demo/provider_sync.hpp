@@ -101,7 +101,11 @@ class provider_sync {
                 {{"obj", systask::object{{"pk", obj.pk}, {"name", obj.name}}}, {"attempts", attempt},
                  {"exc", "HTTP 429 Too Many Requests"}});
         }
-        if (failure(rng_)) {
+        if (!acceptable_name(obj.name)) {
+          SPDLOG_LOGGER_WARN(&log, "Failed to sync {} {} due to error: HTTP 400 the name holds characters the provider does not accept",
+                             type, obj.name);
+          ++progress_.warnings;
+        } else if (failure(rng_)) {
           // Lands in this run as a `warning` from `logger`, with `file` and `line` attributes.
           SPDLOG_LOGGER_WARN(&log, "Failed to sync {} {} due to error: HTTP 400 invalid field value", type, obj.name);
           ++progress_.warnings;

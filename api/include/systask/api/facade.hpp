@@ -95,6 +95,9 @@ struct facade_options {
   /// schedules (an empty list, every id a 404). Not owned: the scheduler must be over the same
   /// registry and outlive the facade.
   systask::scheduler* schedules = nullptr;
+  /// Serve the status page at `/ui/` (docs/ui.md). Its files need no token and hold no data: the
+  /// page asks for a token and reads the API with it. False: `/ui/` is a 404 like any unknown path.
+  bool ui = true;
   /// This process's name in `GET /api/v3/tasks/workers` (authentik's `worker_id`). "" (the
   /// default): `<hostname>:<pid>`, read when the facade is made.
   std::string worker_id{};
@@ -110,8 +113,9 @@ class facade {
   facade(registry& reg, facade_options options);
 
   /// Answers one request with a status from the contract and a JSON body (or an empty body for
-  /// 204, and Prometheus text for /metrics). HEAD is answered on every GET route as the GET
-  /// (status and headers), with an empty body and `head_content_length` set. Any thread; allocates the response. Never throws:
+  /// 204, Prometheus text for /metrics, and the status page's files under /ui/). HEAD is
+  /// answered on every GET route (and /ui/) as the GET (status and headers), with an empty body
+  /// and `head_content_length` set. Any thread; allocates the response. Never throws:
   /// whatever fails inside (a throwing token_authority, out of memory) becomes a 500, whose body
   /// is left empty when even that cannot be allocated. A sync-object handler runs synchronously
   /// on the calling thread.
