@@ -2,6 +2,7 @@
 #include <systask/api/facade.hpp>
 
 #include "query.hpp"
+#include "json_body.hpp"
 #include "responses.hpp"
 #include "router.hpp"
 #include "task_list.hpp"
@@ -11,7 +12,6 @@
 #include <systask/engine/render.hpp>
 
 #include <rapidjson/document.h>
-#include <rapidjson/error/en.h>
 
 #include <unistd.h>
 
@@ -158,24 +158,12 @@ response sync_object(const registry& reg, const facade_options& options, const p
   const auto provider = id ? reg.find_provider(m.kind, *id) : std::nullopt;
   if (!provider) return not_found();
 
-  validation_error errors;
   rapidjson::Document doc;
-  doc.Parse<rapidjson::kParseValidateEncodingFlag>(body.data(), body.size());
-  if (doc.HasParseError()) {
-    errors.add("non_field_errors", std::string("JSON parse error - ") + rapidjson::GetParseError_En(doc.GetParseError()));
-    return json_response(400, errors);
-  }
-  if (!doc.IsObject()) {
-    errors.add("non_field_errors", "Invalid data. Expected a dictionary.");
-    return json_response(400, errors);
-  }
+  if (auto bad = parse_json_object(body, doc)) return std::move(*bad);
+  validation_error errors;
   sync_object_request req{*provider, {}, {}, false};
   constexpr std::array<std::string_view, 2> models = {"authentik.core.models.User", "authentik.core.models.Group"};
-  // Member lookups by name (not iterator comparisons: RapidJSON's iterators are ambiguous under
-  // C++20's reversed operators).
-  auto member = [&](const char* name) -> const rapidjson::Value* {
-    return doc.HasMember(name) ? &doc[name] : nullptr;
-  };
+  auto member = [&](const char* name) { return detail::member(doc, name); };
   if (const auto* v = member("sync_object_model"); !v || v->IsNull()) {
     errors.add("sync_object_model", "This field is required.");
   } else if (!v->IsString() || std::find(models.begin(), models.end(),

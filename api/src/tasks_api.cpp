@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: BSL-1.0
 #include "tasks_api.hpp"
 
+#include "json_body.hpp"
 #include "responses.hpp"
 #include "task_list.hpp"
 
@@ -8,7 +9,6 @@
 #include <systask/engine/version.hpp>
 
 #include <rapidjson/document.h>
-#include <rapidjson/error/en.h>
 
 #include <algorithm>
 #include <string>
@@ -258,42 +258,6 @@ int compare(const task_row& a, const task_row& b, run_field f) {
   return 0;
 }
 
-// A comma-separated `ordering` of `fields`, each optionally '-'; unknown ones are 400s.
-template <class Field, std::size_t N>
-std::vector<std::pair<Field, bool>> parse_ordering(const query_params& q,
-                                                   const std::pair<std::string_view, Field> (&fields)[N],
-                                                   validation_error& errors) {
-  std::vector<std::pair<Field, bool>> ordering;  // (field, descending)
-  const auto* v = q.last("ordering");
-  if (!v || v->empty()) return ordering;
-  std::string_view rest = *v;
-  while (true) {
-    const std::size_t comma = rest.find(',');
-    std::string_view item = rest.substr(0, comma);
-    const bool desc = !item.empty() && item.front() == '-';
-    if (desc) item.remove_prefix(1);
-    const auto* found = std::find_if(std::begin(fields), std::end(fields), [&](const auto& e) { return e.first == item; });
-    if (found == std::end(fields)) {
-      errors.add("ordering", "Invalid ordering field: " + std::string(rest.substr(0, comma)) + ".");
-    } else {
-      ordering.emplace_back(found->second, desc);
-    }
-    if (comma == std::string_view::npos) break;
-    rest.remove_prefix(comma + 1);
-  }
-  return ordering;
-}
-
-// An enum-valued query parameter (a choice filter); a value outside the enum is a 400.
-template <class E>
-std::optional<E> choice_param(const query_params& q, const char* name, validation_error& errors) {
-  const auto* v = q.last(name);
-  if (!v) return std::nullopt;
-  const auto e = from_string<E>(*v);
-  if (!e) errors.add(name, "Select a valid choice. " + *v + " is not one of the available choices.");
-  return e;
-}
-
 }  // namespace
 
 aggregated_status aggregated_of(const task_record& r) {
@@ -403,18 +367,10 @@ response schedule_update_route(const registry& reg, const facade_options& option
   const auto s = find_schedule(options, m.id);
   if (!s) return not_found();
 
-  validation_error errors;
   rapidjson::Document doc;
-  doc.Parse<rapidjson::kParseValidateEncodingFlag>(body.data(), body.size());
-  if (doc.HasParseError()) {
-    errors.add("non_field_errors", std::string("JSON parse error - ") + rapidjson::GetParseError_En(doc.GetParseError()));
-    return json_response(400, errors);
-  }
-  if (!doc.IsObject()) {
-    errors.add("non_field_errors", "Invalid data. Expected a dictionary.");
-    return json_response(400, errors);
-  }
-  auto member = [&](const char* name) -> const rapidjson::Value* { return doc.HasMember(name) ? &doc[name] : nullptr; };
+  if (auto bad = parse_json_object(body, doc)) return std::move(*bad);
+  validation_error errors;
+  auto member = [&](const char* name) { return detail::member(doc, name); };
   std::optional<bool> paused;
   if (const auto* v = member("paused")) {
     if (v->IsBool()) {
