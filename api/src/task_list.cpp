@@ -49,31 +49,11 @@ task_list_query parse_task_list_query(const query_params& q, validation_error& e
   task_list_query out;
   if (const auto* v = q.last("name")) out.name = *v;
   if (const auto* v = q.last("uid")) out.uid = *v;
-  if (const auto* v = q.last("status")) {
-    out.status = from_string<task_status>(*v);
-    if (!out.status) errors.add("status", "Select a valid choice. " + *v + " is not one of the available choices.");
-  }
+  out.status = choice_param<task_status>(q, "status", errors);
   if (const auto* v = q.last("search")) {
     for (char c : *v) out.search.push_back(fold(c));
   }
-  if (const auto* v = q.last("ordering"); v && !v->empty()) {
-    std::string_view rest = *v;
-    while (true) {
-      const std::size_t comma = rest.find(',');
-      std::string_view item = rest.substr(0, comma);
-      const bool desc = !item.empty() && item.front() == '-';
-      if (desc) item.remove_prefix(1);
-      const auto* found = std::find_if(std::begin(ordering_fields), std::end(ordering_fields),
-                                       [&](const auto& f) { return f.first == item; });
-      if (found == std::end(ordering_fields)) {
-        errors.add("ordering", "Invalid ordering field: " + std::string(rest.substr(0, comma)) + ".");
-      } else {
-        out.ordering.emplace_back(found->second, desc);
-      }
-      if (comma == std::string_view::npos) break;
-      rest.remove_prefix(comma + 1);
-    }
-  }
+  out.ordering = parse_ordering(q, ordering_fields, errors);
   if (out.ordering.empty()) {
     out.ordering = {{task_field::name, false}, {task_field::uid, false}, {task_field::status, false},
                     {task_field::start_timestamp, true}};

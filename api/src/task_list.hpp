@@ -7,8 +7,12 @@
 #include "query.hpp"
 #include "wire.hpp"
 
+#include <algorithm>
+#include <iterator>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 namespace systask::api::detail {
@@ -34,6 +38,44 @@ task_list_query parse_task_list_query(const query_params& q, validation_error& e
 /// which keep their values for an absent or bad parameter.
 void parse_page_params(const query_params& q, validation_error& errors, bool& invalid_page, std::uint64_t& page,
                        std::uint64_t& page_size);
+
+/// A comma-separated `ordering` of `fields` (name -> field), each optionally '-' for descending,
+/// as DRF's OrderingFilter reads it; an unknown name is a 400 in `errors`.
+template <class Field, std::size_t N>
+std::vector<std::pair<Field, bool>> parse_ordering(const query_params& q,
+                                                   const std::pair<std::string_view, Field> (&fields)[N],
+                                                   validation_error& errors) {
+  std::vector<std::pair<Field, bool>> ordering;  // (field, descending)
+  const auto* v = q.last("ordering");
+  if (!v || v->empty()) return ordering;
+  std::string_view rest = *v;
+  while (true) {
+    const std::size_t comma = rest.find(',');
+    std::string_view item = rest.substr(0, comma);
+    const bool desc = !item.empty() && item.front() == '-';
+    if (desc) item.remove_prefix(1);
+    const auto* found = std::find_if(std::begin(fields), std::end(fields), [&](const auto& e) { return e.first == item; });
+    if (found == std::end(fields)) {
+      errors.add("ordering", "Invalid ordering field: " + std::string(rest.substr(0, comma)) + ".");
+    } else {
+      ordering.emplace_back(found->second, desc);
+    }
+    if (comma == std::string_view::npos) break;
+    rest.remove_prefix(comma + 1);
+  }
+  return ordering;
+}
+
+/// An enum-valued query parameter (a choice filter, read with from_string<E>); a value outside
+/// the enum is a 400 in `errors`.
+template <class E>
+std::optional<E> choice_param(const query_params& q, const char* name, validation_error& errors) {
+  const auto* v = q.last(name);
+  if (!v) return std::nullopt;
+  const auto e = from_string<E>(*v);
+  if (!e) errors.add(name, "Select a valid choice. " + *v + " is not one of the available choices.");
+  return e;
+}
 
 /// One page of `count` items: the pagination block and the items' range [first, last).
 struct page_cut {
