@@ -7,6 +7,7 @@
 #include <systask/engine/store.hpp>
 
 #include "api_fixture.hpp"
+#include "round_trip_scenario.hpp"
 
 #include <gtest/gtest.h>
 
@@ -18,71 +19,15 @@ namespace {
 using namespace std::chrono_literals;
 using namespace systask;
 using systask::test::api_fixture;
-
-// The same configuration on both sides of the "restart".
-void configure(registry& reg) {
-  task_options oldest;
-  oldest.max_messages = 4;
-  oldest.history_depth = 3;
-  reg.configure_task("oldest", oldest);
-  task_options newest = oldest;
-  newest.overflow = overflow_policy::drop_newest;
-  reg.configure_task("newest", newest);
-  task_options deep;
-  deep.history_depth = 5;
-  reg.configure_task("google_workspace_sync", deep);
-  reg.register_provider("google_workspace", 1, "Acme Google");
-  reg.register_provider("scim", 3, "Acme SCIM");
-}
-
-// Every body a client could ask for about these runs.
-std::vector<std::string> bodies(api_fixture& f, const std::vector<std::string>& uuids) {
-  std::vector<std::string> out;
-  auto add = [&](const std::string& target) {
-    const auto res = f.get(target);
-    out.push_back(target + " -> " + std::to_string(res.status) + " " + res.body);
-  };
-  add("/api/v3/providers/google_workspace/1/sync/status/");
-  add("/api/v3/providers/scim/3/sync/status/");
-  add("/api/v3/events/system_tasks/");
-  add("/api/v3/events/system_tasks/?ordering=-finish_timestamp");
-  add("/api/v3/events/system_tasks/?status=error");
-  for (const auto& u : uuids) add("/api/v3/events/system_tasks/" + u + "/");
-  return out;
-}
+using systask::test::configure_round_trip;
+using systask::test::record_every_kind_of_run;
+using systask::test::round_trip_bodies;
 
 TEST(RestoreRoundTrip, EveryBodyIsByteIdenticalAfterImagingAndRestoring) {
   api_fixture before;
-  configure(before.reg);
+  configure_round_trip(before.reg);
   before.reg.prefill({.name = "never_ran", .uid = "x", .description = "Not run yet"});
-  {
-    run r = before.reg.start({.name = "oldest", .description = "overwrites"});
-    for (int i = 0; i < 10; ++i) r.info("page", {{"n", i}});
-    before.clock->advance(2s);
-    r.finish(task_status::successful);
-  }
-  {
-    run r = before.reg.start({.name = "newest", .description = "refuses"});
-    for (int i = 0; i < 7; ++i) r.warning("page", {{"n", i}});
-    before.clock->advance(3s);
-    r.finish(task_status::warning);
-  }
-  for (int k = 0; k < 3; ++k) {
-    run r = before.reg.start(before.reg.sync_spec("google_workspace", 1));
-    r.log(log_level::warning, "Google Workspace Provider@authentik.core.models.User", "Failed to sync user alice",
-          {{"obj", "alice"}, {"attempt", k}, {"retry", true}, {"ratio", 0.25}, {"none", nullptr}});
-    r.info(std::string(700, 'l') + " long enough to spill");
-    before.clock->advance(std::chrono::milliseconds(1234 + k));
-    r.finish(k == 1 ? task_status::error : task_status::successful);
-  }
-  {
-    run r = before.reg.start(before.reg.sync_spec("scim", 3, "caf\xC3\xA9 \xFF description"));
-    r.log(log_level::error, "bad\xFFlogger", "broken \xE2\x82 text \xED\xA0\x80",
-          {{"k\xC0", "v\xF5"}, {"big", std::string(3000, 'b')}, {"bigger", std::string(3000, 'c')}});
-    r.info("deep", {{"a", systask::object{{"b", systask::object{{"c", systask::object{{"d", systask::object{{"e", systask::object{{"f", systask::object{{"g", systask::object{{"h", systask::object{{"i", 1}}}}}}}}}}}}}}}}}});
-    before.clock->advance(500ms);
-    r.fail("an exception's text");
-  }
+  record_every_kind_of_run(before);
   run still_running = before.reg.start({.name = "in_progress"});
   still_running.info("not finished at the restart");
 
@@ -100,17 +45,17 @@ TEST(RestoreRoundTrip, EveryBodyIsByteIdenticalAfterImagingAndRestoring) {
     providers.push_back({kind, id, s->last_successful_sync, s->last_sync_status});
   }
   ASSERT_GE(runs.size(), 7u);
-  const auto expected = bodies(before, uuids);
+  const auto expected = round_trip_bodies(before, uuids);
 
   api_fixture after;
-  configure(after.reg);
+  configure_round_trip(after.reg);
   after.clock->set_wall(before.clock->wall_now());
   const restore_report report = after.reg.restore(runs, providers);
   ASSERT_TRUE(report.errors.empty()) << report.errors[0].item << ": " << report.errors[0].reason;
   EXPECT_EQ(report.runs_restored, runs.size());
   EXPECT_EQ(report.providers_restored, 2u);
   EXPECT_EQ(after.reg.records_held(), runs.size());
-  const auto got = bodies(after, uuids);
+  const auto got = round_trip_bodies(after, uuids);
   ASSERT_EQ(got.size(), expected.size());
   for (std::size_t i = 0; i < got.size(); ++i) EXPECT_EQ(got[i], expected[i]);
   // And the restored registry serves on: a new sync of the provider joins its history.
@@ -121,7 +66,7 @@ TEST(RestoreRoundTrip, EveryBodyIsByteIdenticalAfterImagingAndRestoring) {
 
 TEST(RestoreRoundTrip, ARunInterruptedByTheRestartIsServedAsAnErrorWithItsMessages) {
   api_fixture before;
-  configure(before.reg);
+  configure_round_trip(before.reg);
   run r = before.reg.start(before.reg.sync_spec("scim", 3));
   r.info("page 1 synced");
   before.clock->advance(4s);
@@ -129,7 +74,7 @@ TEST(RestoreRoundTrip, ARunInterruptedByTheRestartIsServedAsAnErrorWithItsMessag
   im.interrupted = true;
 
   api_fixture after;
-  configure(after.reg);
+  configure_round_trip(after.reg);
   after.clock->set_wall(before.clock->wall_now() + 10s);
   const auto report = after.reg.restore({im});
   ASSERT_EQ(report.runs_restored, 1u);

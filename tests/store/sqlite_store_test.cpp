@@ -9,6 +9,7 @@
 #include <systask/store/sqlite.hpp>
 
 #include "api_fixture.hpp"
+#include "round_trip_scenario.hpp"
 #include "store_test_support.hpp"
 
 #include <gtest/gtest.h>
@@ -25,6 +26,9 @@ namespace {
 using namespace std::chrono_literals;
 using namespace systask;
 using systask::test::api_fixture;
+using systask::test::configure_round_trip;
+using systask::test::record_every_kind_of_run;
+using systask::test::round_trip_bodies;
 using systask::test::file_bytes;
 using systask::test::peek_db;
 using systask::test::temp_dir;
@@ -46,34 +50,8 @@ sqlite_store_options options_for(const std::string& path) {
 
 // The same configuration on both sides of the restart (as the host would do it at start-up).
 void configure(registry& reg) {
-  task_options oldest;
-  oldest.max_messages = 4;
-  oldest.history_depth = 3;
-  reg.configure_task("oldest", oldest);
-  task_options newest = oldest;
-  newest.overflow = overflow_policy::drop_newest;
-  reg.configure_task("newest", newest);
-  task_options deep;
-  deep.history_depth = 5;
-  reg.configure_task("google_workspace_sync", deep);
-  reg.register_provider("google_workspace", 1, "Acme Google");
-  reg.register_provider("scim", 3, "Acme SCIM");
+  systask::test::configure_round_trip(reg);
   reg.prefill({.name = "never_ran", .uid = "x", .description = "Not run yet"});
-}
-
-std::vector<std::string> bodies(api_fixture& f, const std::vector<std::string>& uuids) {
-  std::vector<std::string> out;
-  auto add = [&](const std::string& target) {
-    const auto res = f.get(target);
-    out.push_back(target + " -> " + std::to_string(res.status) + " " + res.body);
-  };
-  add("/api/v3/providers/google_workspace/1/sync/status/");
-  add("/api/v3/providers/scim/3/sync/status/");
-  add("/api/v3/events/system_tasks/");
-  add("/api/v3/events/system_tasks/?ordering=-finish_timestamp");
-  add("/api/v3/events/system_tasks/?status=error");
-  for (const auto& u : uuids) add("/api/v3/events/system_tasks/" + u + "/");
-  return out;
 }
 
 TEST(SqliteStore, EveryBodyIsByteIdenticalAfterARestart) {
@@ -86,35 +64,7 @@ TEST(SqliteStore, EveryBodyIsByteIdenticalAfterARestart) {
     configure(before.reg);
     sqlite_store store(before.reg, options_for(path));
     EXPECT_EQ(store.stats().state, store_state::ok) << store.stats().reason;
-    {
-      run r = before.reg.start({.name = "oldest", .description = "overwrites"});
-      for (int i = 0; i < 10; ++i) r.info("page", {{"n", i}});
-      before.clock->advance(2s);
-      r.finish(task_status::successful);
-    }
-    {
-      run r = before.reg.start({.name = "newest", .description = "refuses"});
-      for (int i = 0; i < 7; ++i) r.warning("page", {{"n", i}});
-      before.clock->advance(3s);
-      r.finish(task_status::warning);
-    }
-    for (int k = 0; k < 3; ++k) {
-      run r = before.reg.start(before.reg.sync_spec("google_workspace", 1));
-      r.log(log_level::warning, "Google Workspace Provider@authentik.core.models.User", "Failed to sync user alice",
-            {{"obj", "alice"}, {"attempt", k}, {"retry", true}, {"ratio", 0.25}, {"none", nullptr}});
-      r.info(std::string(700, 'l') + " long enough to spill");
-      before.clock->advance(std::chrono::milliseconds(1234 + k));
-      r.finish(k == 1 ? task_status::error : task_status::successful);
-    }
-    {
-      run r = before.reg.start(before.reg.sync_spec("scim", 3, "caf\xC3\xA9 \xFF description"));
-      r.log(log_level::error, "bad\xFFlogger", "broken \xE2\x82 text \xED\xA0\x80",
-            {{"k\xC0", "v\xF5"}, {"big", std::string(3000, 'b')}, {"bigger", std::string(3000, 'c')}});
-      // Nested deeper than the attribute depth limit: cut where the engine cuts it.
-      r.info("deep", {{"a", systask::object{{"b", systask::object{{"c", systask::object{{"d", systask::object{{"e", systask::object{{"f", systask::object{{"g", systask::object{{"h", systask::object{{"i", 1}}}}}}}}}}}}}}}}}});
-      before.clock->advance(500ms);
-      r.fail("an exception's text");
-    }
+    record_every_kind_of_run(before);
     before.poll();  // the registry delivers the finish events to the store on its strand
     ASSERT_TRUE(store.flush());
     const store_stats s = store.stats();
@@ -123,7 +73,7 @@ TEST(SqliteStore, EveryBodyIsByteIdenticalAfterARestart) {
     EXPECT_TRUE(s.last_success.has_value());
     for (const auto& r : before.reg.list_tasks()) uuids.emplace_back(r.uuid());
     ASSERT_EQ(uuids.size(), 7u);  // the placeholder, 2 + 3 + 1 runs
-    expected = bodies(before, uuids);
+    expected = round_trip_bodies(before, uuids);
     stopped_at = before.clock->wall_now();
     store.close();
   }
@@ -137,7 +87,7 @@ TEST(SqliteStore, EveryBodyIsByteIdenticalAfterARestart) {
   ASSERT_TRUE(store.restored().errors.empty()) << store.restored().errors[0].reason;
   EXPECT_EQ(store.restored().runs_restored, 7u);
   EXPECT_EQ(store.restored().providers_restored, 2u);
-  const auto got = bodies(after, uuids);
+  const auto got = round_trip_bodies(after, uuids);
   ASSERT_EQ(got.size(), expected.size());
   for (std::size_t i = 0; i < got.size(); ++i) EXPECT_EQ(got[i], expected[i]);
 }
