@@ -98,10 +98,8 @@ Usage: systask-demo [flags]
   --seed N              random seed, for repeatable runs
   --threads N           worker threads of the Asio pool (default 2)
   --no-progress         no live progress display
-<<<<<<< HEAD
   --store STORE         where the history is kept: sqlite:PATH (default sqlite:systask-demo.db,
                         in the working directory; survives a restart) or memory
-=======
   --json                one JSON event per line on stdout (run_started, run_finished,
                         schedule_skipped, schedule_failed, ...; docs/demo.md) instead of the
                         progress display; the banner goes to stderr. Not with --once
@@ -109,7 +107,6 @@ Usage: systask-demo [flags]
                         every provider rejects that name with a warning (to see the status page
                         show server text as text)
   --version             print the version and exit
->>>>>>> w3-ui
   --help                this text
 
 Colours: only on a terminal, and never when NO_COLOR is set (non-empty) or TERM=dumb.

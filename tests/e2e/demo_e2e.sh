@@ -8,9 +8,21 @@
 # Usage: demo_e2e.sh DEMO_BINARY SCHEMA_CHECK_BINARY SCHEMA_JSON
 set -euo pipefail
 demo=$(realpath "$1") check=$(realpath "$2") schema=$(realpath "$3")  # absolute: the test runs in $work
+demo_source=$(realpath "$(dirname "$0")/../../examples/demo/main.cpp")
 work=$(mktemp -d)
+pid=
 trap 'kill "$pid" 2>/dev/null || true; rm -rf "$work"' EXIT
 cd "$work"  # the demo's default store, systask-demo.db, is written in the working directory
+
+# --help documents every flag the demo parses, and nothing else slipped into it.
+"$demo" --help > "$work/help"
+flags=$(grep -oE '"--[a-z-]+"' "$demo_source" | sort -u | tr -d '"')
+[ "$(echo "$flags" | wc -l)" -ge 20 ] || { echo "could not read the demo's flags from $demo_source"; exit 1; }
+for flag in $flags; do
+  grep -qE "^  $flag( |\$)" "$work/help" || { echo "--help does not document $flag"; cat "$work/help"; exit 1; }
+done
+if grep -nE '^(<<<<<<<|=======|>>>>>>>)' "$work/help"; then echo "--help holds merge markers"; exit 1; fi
+"$demo" --version | grep -qE '^systask-demo [0-9]+\.[0-9]+\.[0-9]+$' || { echo "--version"; exit 1; }
 
 "$demo" --once --listen 127.0.0.1:0 --users 400 --groups 40 --latency 5 --hard-failure-rate 0.3 \
   --seed 42 --hold 60 --no-progress > "$work/out" 2> "$work/err" &
