@@ -214,7 +214,9 @@ response facade::handle(const request& req) const noexcept {
   if (req.method != "HEAD") return answer(req);
   // HEAD: the GET's answer, status and headers, without its body (Django's rule).
   response r = answer(req);
-  r.head_content_length = r.body.size();
+  // A 304 (an If-None-Match that matched) has no body and may carry only the 200's length
+  // (RFC 9110 8.6): better none than a 0 that contradicts it.
+  if (r.status != 304 && r.status != 204 && r.status >= 200) r.head_content_length = r.body.size();
   r.body.clear();
   return r;
 }

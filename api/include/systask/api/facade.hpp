@@ -45,7 +45,8 @@ struct response {
   std::string body;
   /// Set for the answer to a HEAD request only: the length of the body the GET would have sent.
   /// `body` is then empty; a host sends this as Content-Length and sends no body (RFC 9110
-  /// 9.3.2, as Django does). nullopt for every other method: Content-Length is `body.size()`.
+  /// 9.3.2, as Django does). nullopt for every other method (Content-Length is `body.size()`)
+  /// and for a HEAD answered 204 or 304, which carry no Content-Length.
   std::optional<std::size_t> head_content_length{};
 };
 
