@@ -306,6 +306,31 @@ TEST(SqliteStore, ADatabaseFromANewerSchemaIsOpenedReadOnlyAndNeverWritten) {
   EXPECT_EQ(peek_db(path).integer("PRAGMA user_version"), 99);
 }
 
+TEST(SqliteStore, ADatabaseInAnotherCompactFormatIsOpenedReadOnlyAndNeverWritten) {
+  temp_dir dir;
+  const std::string path = dir.file("history.db");
+  {
+    api_fixture f;
+    sqlite_store store(f.reg, options_for(path));
+    f.reg.start({.name = "t"}).finish(task_status::successful);
+    f.poll();
+    ASSERT_TRUE(store.flush());
+  }
+  peek_db(path, true).exec("UPDATE meta SET value = '99' WHERE key = 'compact_message_format'");
+  const std::string bytes = file_bytes(path);
+  api_fixture f;
+  sqlite_store store(f.reg, options_for(path));
+  store_stats s = store.stats();
+  EXPECT_EQ(s.state, store_state::read_only);
+  EXPECT_NE(s.reason.find("compact format 99"), std::string::npos) << s.reason;
+  EXPECT_TRUE(f.reg.list_tasks().empty()) << "messages it cannot read are not served";
+  f.reg.start({.name = "t"}).finish(task_status::successful);
+  f.poll();
+  EXPECT_TRUE(balanced(store.stats(), 1));
+  store.close();
+  EXPECT_EQ(file_bytes(path), bytes);
+}
+
 TEST(SqliteStore, ExpiredRowsArePurgedAndNeverServed) {
   temp_dir dir;
   const std::string path = dir.file("history.db");

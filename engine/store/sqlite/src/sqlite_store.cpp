@@ -17,6 +17,7 @@
 #include <cerrno>
 #include <condition_variable>
 #include <deque>
+#include <list>
 #include <limits>
 #include <map>
 #include <mutex>
@@ -189,7 +190,9 @@ struct sqlite_store::impl final : run_observer, store_status_source {
   mutable std::mutex mu;
   std::condition_variable wake;
   std::condition_variable attempt_ended;
-  std::deque<run_image> queue;  // finished runs not yet taken by the thread
+  // Finished runs not yet taken by the thread. A list, so that the thread takes a whole batch and
+  // gives it back after a failed write by splicing: O(1) under `mu`, and nothing to allocate.
+  std::list<run_image> queue;
   std::unordered_map<std::string, running_entry> running;
   std::optional<wall_time> purge_until;
   bool closed = false;    // no more events are accepted
@@ -310,6 +313,18 @@ struct sqlite_store::impl final : run_observer, store_status_source {
         // Its tables may mean something else: nothing is loaded from it.
         return;
       }
+      if (version == sqlite_schema_version) {
+        // Messages in another build's compact format cannot be served: checked before anything
+        // (journal mode, migration) could touch the file, which is then reopened read-only.
+        const std::string format = query_text(db, "SELECT value FROM meta WHERE key = 'compact_message_format'");
+        if (format != std::to_string(compact_message_format_version)) {
+          sqlite3_close(db);
+          db = nullptr;
+          if (!open_connection(SQLITE_OPEN_READONLY)) return;
+          become_read_only(other_format(format));
+          return;
+        }
+      }
       if (file_read_only) {
         become_read_only("the database file " + opt.path + " is read-only: loaded, never written");
         if (version == sqlite_schema_version) load_and_restore();
@@ -323,9 +338,8 @@ struct sqlite_store::impl final : run_observer, store_status_source {
       migrate();
       const std::string format = query_text(db, "SELECT value FROM meta WHERE key = 'compact_message_format'");
       if (format != std::to_string(compact_message_format_version)) {
-        become_read_only("the database " + opt.path + " holds messages in compact format " + format +
-                         ", not this build's " + std::to_string(compact_message_format_version) +
-                         ": opened read-only, never written");
+        // Only after a migration from an older schema: reported the same way.
+        become_read_only(other_format(format));
         return;
       }
       prepare();
@@ -335,6 +349,11 @@ struct sqlite_store::impl final : run_observer, store_status_source {
       disable("the database " + opt.path + " cannot be used (" + f.what() +
               "): left untouched, recording in memory only");
     }
+  }
+
+  std::string other_format(const std::string& format) const {
+    return "the database " + opt.path + " holds messages in compact format " + format + ", not this build's " +
+           std::to_string(compact_message_format_version) + ": opened read-only, never written";
   }
 
   bool open_connection(int flags) {
@@ -358,7 +377,7 @@ struct sqlite_store::impl final : run_observer, store_status_source {
     writable = false;
     finalize_statements();
     if (db) {
-      sqlite3_close(db);
+      sqlite3_close_v2(db);
       db = nullptr;
     }
     set_state(store_state::disabled, why);
@@ -584,7 +603,7 @@ struct sqlite_store::impl final : run_observer, store_status_source {
 
   // One transaction: the batch of finished runs, their providers' state, trimming, the running
   // runs' new messages, a bounded purge. Returns "" or what failed.
-  std::string write_cycle(const std::vector<run_image>& batch, std::vector<running_flush>& runs,
+  std::string write_cycle(const std::list<run_image>& batch, std::vector<running_flush>& runs,
                           std::optional<wall_time> purge_to, bool& purge_more) {
     try {
       exec(db, "BEGIN IMMEDIATE");
@@ -667,18 +686,12 @@ struct sqlite_store::impl final : run_observer, store_status_source {
       if (stopping && !stop_seen) {
         stop_seen = true;
         give_up = steady::now() + opt.close_timeout;
+        // A write that waits for another connection's lock must not outlast close_timeout.
+        sqlite3_busy_timeout(db, static_cast<int>(std::min(opt.busy_timeout, opt.close_timeout).count()));
       }
       const std::uint64_t serving = flush_requests;
-      std::vector<run_image> batch;
-      try {
-        batch.reserve(queue.size());
-      } catch (...) {
-        // No memory for the batch: the runs stay queued (and counted pending) for the next try.
-        due = steady::now() + backoff;
-        continue;
-      }
-      for (auto& im : queue) batch.push_back(std::move(im));
-      queue.clear();
+      std::list<run_image> batch;
+      batch.splice(batch.end(), queue);
       std::vector<running_flush> runs;
       try {
         runs.reserve(running.size());
@@ -693,8 +706,9 @@ struct sqlite_store::impl final : run_observer, store_status_source {
       std::string error;
       try {
         error = write_cycle(batch, runs, purge_to, purge_more);
-      } catch (const std::exception& e) {
-        error = e.what();
+      } catch (...) {
+        // write_cycle turns SQLite's failures into `error`; what escapes is out of memory.
+        error = "out of memory";
       }
 
       lk.lock();
@@ -717,20 +731,28 @@ struct sqlite_store::impl final : run_observer, store_status_source {
         if (failing || state.load() == store_state::degraded) {
           set_state(store_state::ok, "");
           lk.unlock();
-          log(store_state::ok, "writing to " + opt.path + " works again");
+          try {
+            log(store_state::ok, "writing to " + opt.path + " works again");
+          } catch (...) {  // no memory for the line: the state says it
+          }
           lk.lock();
         }
         failing = false;
         backoff = opt.retry_backoff_min;
       } else {
         // Back to the front, in order: they are still pending and still within the capacity.
-        queue.insert(queue.begin(), std::make_move_iterator(batch.begin()), std::make_move_iterator(batch.end()));
+        queue.splice(queue.begin(), batch);
         write_errors.fetch_add(1, std::memory_order_relaxed);
-        const std::string why = "writing to " + opt.path + " failed (" + error + "); retrying in " +
-                                std::to_string(backoff.count()) + " ms; recording continues in memory";
+        std::string why;
+        try {
+          why = "writing to " + opt.path + " failed (" + error + "); retrying in " + std::to_string(backoff.count()) +
+                " ms; recording continues in memory";
+        } catch (...) {
+          why.clear();  // no memory for the sentence: the state and the counter still say it
+        }
         set_state(store_state::degraded, why);
         lk.unlock();
-        log(store_state::degraded, why);
+        if (!why.empty()) log(store_state::degraded, why);
         lk.lock();
         failing = true;
       }
@@ -758,7 +780,10 @@ struct sqlite_store::impl final : run_observer, store_status_source {
       pending.fetch_sub(left, std::memory_order_acq_rel);
     }
     lk.unlock();
-    if (left > 0) log(state.load(), std::to_string(left) + " finished run(s) not written to " + opt.path + " at close");
+    try {
+      if (left > 0) log(state.load(), std::to_string(left) + " finished run(s) not written to " + opt.path + " at close");
+    } catch (...) {  // no memory for the line: `dropped` counts them
+    }
   }
 
   bool flush(std::chrono::milliseconds limit) noexcept {
@@ -788,7 +813,7 @@ struct sqlite_store::impl final : run_observer, store_status_source {
     }
     finalize_statements();
     if (db) {
-      sqlite3_close(db);
+      sqlite3_close_v2(db);
       db = nullptr;
     }
     if (lock) lock->release();
@@ -800,7 +825,14 @@ struct sqlite_store::impl final : run_observer, store_status_source {
 sqlite_store::sqlite_store(registry& reg, sqlite_store_options options) {
   check_options(options);
   impl_ = std::make_shared<impl>(reg, std::move(options));
-  impl_->open();
+  try {
+    impl_->open();
+  } catch (...) {
+    // Out of memory, or the restore threw: SQLite's failures are handled inside open(); this
+    // leaves nothing behind (connection, open transaction, the file's lock) before it throws.
+    impl_->close();
+    throw;
+  }
   // Attached even when the file cannot be used: /metrics then shows why.
   reg.attach_store(impl_);
   try {
