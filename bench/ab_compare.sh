@@ -57,7 +57,11 @@ path=/api/v3/providers/google_workspace/1/sync/status/
 declare -A url
 for side in base new; do
   dir=$base; [ $side = new ] && dir=$new
-  taskset -c 1 "$dir/examples/systask-demo" --once --hold 3600 --threads 1 --listen 127.0.0.1:0 --users 100 \
+  # No database: a file in the working directory would be shared by the two builds' demos (and
+  # grow their history); builds from before the store have no --store flag.
+  store=()
+  if [[ "$("$dir/examples/systask-demo" --help)" == *--store* ]]; then store=(--store memory); fi
+  taskset -c 1 "$dir/examples/systask-demo" "${store[@]}" --once --hold 3600 --threads 1 --listen 127.0.0.1:0 --users 100 \
     --groups 0 --latency 0 --hard-failure-rate 0 --seed 1 --token "$token" --no-progress > "$work/once-$side.json" \
     2> "$work/demo-$side.err" &
   pids+=($!)

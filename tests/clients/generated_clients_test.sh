@@ -26,9 +26,11 @@ installed=$(date +%s%N)
 log=$(mktemp)
 pid=
 trap 'if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi; rm -f "$log"' EXIT
+# --store memory: a history of its own each run, and no database file shared with the other tests
+# that start a demo in this directory at the same time (the second would be refused).
 # One sync per provider at start (the schedules send once), then nothing for an hour: the counts
 # the test compares stay put. A latency long enough for the client to see the syncs running.
-"$demo" --listen 127.0.0.1:0 --token clients-test-token --users 300 --groups 30 --latency 800 --interval 3600 \
+"$demo" --store memory --listen 127.0.0.1:0 --token clients-test-token --users 300 --groups 30 --latency 800 --interval 3600 \
   --seed 7 --hard-failure-rate 0 --no-progress > "$log" 2>&1 &
 pid=$!
 for _ in $(seq 1 100); do

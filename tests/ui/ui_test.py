@@ -192,7 +192,9 @@ def main():
         # 150 ms each), so that a run is seen running; the markup user makes every sync log a
         # warning naming it. Long interval: only the start-up syncs and the test's own run.
         demo = subprocess.Popen(
-            [demo_bin, "--json", "--listen", "127.0.0.1:0", "--token", TOKEN, "--users", "1500", "--groups", "40",
+            # --store memory: no database file shared with other tests that start a demo in the same
+            # directory at the same time (a second demo on one file is refused), and a fresh history.
+            [demo_bin, "--json", "--store", "memory", "--listen", "127.0.0.1:0", "--token", TOKEN, "--users", "1500", "--groups", "40",
              "--latency", "150", "--interval", "3600", "--seed", "14", "--hard-failure-rate", "0", "--markup-user"],
             stdout=subprocess.PIPE, stderr=open(os.path.join(tmp, "demo.stderr"), "w"), text=True)
         procs.append(demo)
