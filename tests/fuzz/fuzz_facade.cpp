@@ -54,7 +54,8 @@ struct world {
     std::stringstream text;
     text << in.rdbuf();
     for (const char* def : {"SyncStatus", "SystemTask", "PaginatedSystemTaskList", "SyncObjectResult", "GenericError",
-                            "ValidationError"}) {
+                            "ValidationError", "Task", "PaginatedTaskList", "GlobalTaskStatus", "WorkerList",
+                            "PaginatedScheduleList", "Schedule", "ProviderList"}) {
       rapidjson::Document d;
       d.Parse(text.str().c_str());
       d.AddMember("$ref", rapidjson::Value((std::string("#/definitions/") + def).c_str(), d.GetAllocator()),
@@ -91,7 +92,26 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   req.headers.emplace_back("Authorization", auth);
   req.body = {reinterpret_cast<const char*>(data), size};
 
-  const auto res = w.api->handle(req);
+  auto res = w.api->handle(req);
+  if (req.method == "HEAD") {
+    // The GET's answer without its body (RFC 9110 9.3.2): same status, the GET body's length.
+    if (!res.body.empty()) std::abort();
+    systask::api::request get = req;
+    get.method = "GET";
+    auto got = w.api->handle(get);
+    if (got.status != res.status || got.headers != res.headers) std::abort();
+    const bool bodiless = res.status == 204 || res.status == 304;
+    if (bodiless ? res.head_content_length.has_value() : res.head_content_length != got.body.size()) std::abort();
+    res = std::move(got);
+  } else if (res.head_content_length) {
+    std::abort();  // set for HEAD only
+  }
+  if (req.path == "/ui" || req.path.starts_with("/ui/")) {
+    // The status page's files (HTML, CSS, JS; a redirect; a 304): not JSON, not in the schema.
+    static const std::set<int> page = {200, 301, 304, 404, 405};
+    if (!page.count(res.status)) std::abort();
+    return 0;
+  }
   static const std::set<int> allowed = {200, 204, 400, 403, 404, 405, 500};
   if (!allowed.count(res.status)) std::abort();
   if (res.status == 204) {
@@ -102,6 +122,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const char* def = "GenericError";
   if (res.status == 400) {
     def = "ValidationError";
+  } else if (res.status == 200 && (path.starts_with("/api/v3/tasks/") || path.starts_with("/api/v3/systask/"))) {
+    if (path == "/api/v3/tasks/tasks/") def = "PaginatedTaskList";
+    else if (path == "/api/v3/tasks/tasks/status/") def = "GlobalTaskStatus";
+    else if (path == "/api/v3/tasks/workers") def = "WorkerList";
+    else if (path == "/api/v3/tasks/schedules/") def = "PaginatedScheduleList";
+    else if (path == "/api/v3/systask/providers/") def = "ProviderList";
+    else if (path.starts_with("/api/v3/tasks/schedules/")) def = "Schedule";
+    else def = "Task";
   } else if (res.status == 200) {
     if (path.ends_with("/sync/status/")) def = "SyncStatus";
     else if (path.ends_with("/sync/object/")) def = "SyncObjectResult";
