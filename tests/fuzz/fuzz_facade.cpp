@@ -101,7 +101,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     auto got = w.api->handle(get);
     if (got.status != res.status || got.headers != res.headers) std::abort();
     const bool bodiless = res.status == 204 || res.status == 304;
-    if (bodiless ? res.head_content_length.has_value() : res.head_content_length != got.body.size()) std::abort();
+    if (bodiless && res.head_content_length) std::abort();
+    // A route without GET answers HEAD with a 405 of its own ("Method \"HEAD\" not allowed.").
+    if (!bodiless && res.status != 405 && res.head_content_length != got.body.size()) std::abort();
+    if (!bodiless && !res.head_content_length) std::abort();
     res = std::move(got);
   } else if (res.head_content_length) {
     std::abort();  // set for HEAD only
