@@ -39,8 +39,7 @@ bool etag_matches(std::string_view if_none_match, std::string_view etag) {
 std::optional<response> serve_ui(const request& req) {
   if (req.path != "/ui" && !req.path.starts_with(ui_prefix)) return std::nullopt;
   if (req.method != "GET" && req.method != "HEAD") {
-    response r = error_response(405, "Method \"" + std::string(req.method) + "\" not allowed.", "method_not_allowed");
-    r.headers.emplace_back("Allow", "GET, HEAD");
+    response r = method_not_allowed(req.method, "GET, HEAD");
     add_page_headers(r);
     return r;
   }
