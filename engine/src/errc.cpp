@@ -22,6 +22,9 @@ class category final : public boost::system::error_category {
       case errc::invalid_spec: return "invalid run spec: an empty task name, or a name or uid that is not the provider's";
       case errc::unknown_provider: return "the run spec names a provider that is not registered";
       case errc::start_failed: return "the run could not be started: an unexpected exception";
+      case errc::sync_running_elsewhere: return "a sync of this provider is already running on another replica";
+      case errc::cluster_lock_unavailable:
+        return "the cluster sync lock is unavailable, so the sync did not start";
     }
     return "unknown systask error";
   }

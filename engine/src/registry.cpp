@@ -56,6 +56,21 @@ const registry_options& registry::options() const noexcept { return state_->opti
 void registry::configure_task(std::string_view name, const task_options& options) { state_->configure(name, options); }
 
 run registry::start(const run_spec& spec) { return state_->start(spec); }
+run detail::cluster_start::start(registry& reg, const run_spec& spec) { return reg.state_->start(spec, true); }
+bool detail::cluster_start::running_here(const registry& reg, const provider_ref& provider) {
+  const detail::provider_state* p = reg.state_->find_provider(provider.kind, provider.id);
+  if (!p) return false;
+  entry_pin pin(*p->entry);
+  for (const auto& r : pin.view().running) {
+    if (registry_state::holds_lock(*r, p)) return true;
+  }
+  return false;
+}
+std::optional<provider_ref> registry::sync_provider(const run_spec& spec) const {
+  const detail::provider_state* p = state_->sync_provider(spec);
+  if (!p) return std::nullopt;
+  return provider_ref{p->info.kind, p->info.id};
+}
 boost::system::error_code registry::check_spec(const run_spec& spec) const {
   const errc e = state_->check_spec(spec);
   return e == errc{} ? boost::system::error_code{} : make_error_code(e);
@@ -155,6 +170,7 @@ std::optional<provider_status> registry::sync_status(std::string_view kind, std:
     if (registry_state::holds_lock(*r, p)) out.is_running = true;
     if (include_running) out.tasks.push_back(task_record(r, now, mono));
   }
+  if (!out.is_running && state_->held_elsewhere(*p)) out.is_running = true;
   for (const auto& r : c.finished) {
     if (!r->expired_at(now)) out.tasks.push_back(task_record(r, now, mono));
   }
@@ -284,6 +300,7 @@ std::vector<provider_summary> registry::providers() const {
         if (registry_state::holds_lock(*r, &p)) s.sync_running = true;
       }
     }
+    if (!s.sync_running && state_->held_elsewhere(p)) s.sync_running = true;
     const std::int64_t success = p.last_success_us.load(std::memory_order_acquire);
     if (success != detail::provider_state::none) s.last_successful_sync = wall_time{std::chrono::microseconds{success}};
     const int outcome = p.last_outcome();
@@ -356,6 +373,22 @@ bool registry::remove_observer(const std::shared_ptr<run_observer>& observer) {
   return state_->remove_observer(observer);
 }
 dropped_events registry::observer_events_dropped() const noexcept { return state_->observer_events_dropped(); }
+
+void registry::set_cluster_lock(std::shared_ptr<cluster_sync_lock> lock) {
+  if (!lock) throw std::invalid_argument("systask: set_cluster_lock needs a lock service");
+  std::lock_guard guard(state_->stores_mutex);
+  if (state_->cluster_lock.load(std::memory_order_relaxed) != nullptr) {
+    throw std::logic_error("systask: a cluster sync lock is set already (one per registry)");
+  }
+  state_->cluster_lock_owner = std::move(lock);
+  state_->cluster_lock.store(state_->cluster_lock_owner.get(), std::memory_order_release);
+}
+
+std::shared_ptr<cluster_sync_lock> registry::cluster_lock() const noexcept {
+  // Published once with release and never reset: seeing the pointer makes the owner readable.
+  if (state_->cluster_lock.load(std::memory_order_acquire) == nullptr) return nullptr;
+  return state_->cluster_lock_owner;
+}
 
 restore_report registry::restore(std::vector<run_image> runs, std::vector<provider_image> providers) {
   return state_->restore(std::move(runs), std::move(providers));

@@ -178,7 +178,11 @@ class registry_state : public executor_link, public std::enable_shared_from_this
   /// What start(spec) would refuse, without throwing (0: nothing); sets *provider to the
   /// provider the spec names, if registered. Lock-free; allocates (the lookup key).
   errc check_spec(const run_spec& spec, provider_state** provider = nullptr) const;
-  run start(const run_spec& spec);
+  /// The provider whose sync `spec` starts, if any (registry::sync_provider).
+  provider_state* sync_provider(const run_spec& spec) const;
+  /// `cluster_checked`: the caller (async_run) holds the provider's cluster lock already, or
+  /// none is attached; otherwise a provider sync with a cluster lock attached is refused.
+  run start(const run_spec& spec, bool cluster_checked = false);
   void prefill(const run_spec& spec);
   task_status finish(run_record& record, task_status requested, std::string_view failure) noexcept;
   restore_report restore(std::vector<run_image> runs, std::vector<provider_image> provider_images);
@@ -257,6 +261,16 @@ class registry_state : public executor_link, public std::enable_shared_from_this
   // Stores whose status /metrics shows (attach_store); a mutex among store calls only.
   mutable std::mutex stores_mutex;
   std::vector<std::shared_ptr<const store_status_source>> stores;
+
+  // The cluster sync lock (set_cluster_lock): set once, never reset while the registry lives,
+  // so a reader that sees the pointer may use the owner it was published with.
+  std::shared_ptr<cluster_sync_lock> cluster_lock_owner;
+  std::atomic<cluster_sync_lock*> cluster_lock{nullptr};
+  /// Whether another replica holds `p`'s cluster lock (false without a cluster lock).
+  bool held_elsewhere(const provider_state& p) const noexcept {
+    const cluster_sync_lock* lock = cluster_lock.load(std::memory_order_acquire);
+    return lock != nullptr && lock->held_elsewhere(p.info.kind, p.info.id);
+  }
 
 
   /// Called by ~registry: runs of a destroyed registry record nothing more (log returns false,

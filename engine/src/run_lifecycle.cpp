@@ -197,7 +197,17 @@ errc registry_state::check_spec(const run_spec& spec, provider_state** provider)
   return {};
 }
 
-run registry_state::start(const run_spec& spec) {
+provider_state* registry_state::sync_provider(const run_spec& spec) const {
+  provider_state* provider = nullptr;
+  if (check_spec(spec, &provider) != errc{}) return nullptr;
+  if (provider) return provider;
+  // A spec naming a provider's sync task without `.provider` (see start): the entry knows.
+  const task_entry* entry =
+      tasks.find(task_key(make_safe_text(spec.name, limits::name_bytes), make_safe_text(spec.uid, limits::name_bytes)));
+  return entry ? entry->provider.load(std::memory_order_acquire) : nullptr;
+}
+
+run registry_state::start(const run_spec& spec, bool cluster_checked) {
   provider_state* provider = nullptr;
   task_entry* entry = nullptr;
   switch (check_spec(spec, &provider)) {
@@ -218,6 +228,11 @@ run registry_state::start(const run_spec& spec) {
     // A spec that names a provider's sync task without `.provider` is that provider's sync: it
     // takes the lock and updates the provider's status like one (the entry knows its provider).
     provider = entry->provider.load(std::memory_order_acquire);
+  }
+  if (provider && !cluster_checked && cluster_lock.load(std::memory_order_acquire) != nullptr) {
+    throw std::logic_error("systask: a cluster sync lock is attached, so the sync of provider " + provider->info.kind +
+                           " " + std::to_string(provider->info.id) +
+                           " must start through async_run (start cannot wait for the cluster lock)");
   }
 
   const task_options* opts = entry->options.load(std::memory_order_acquire);

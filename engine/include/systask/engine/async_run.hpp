@@ -18,6 +18,9 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include <exception>
+#include <memory>
+#include <optional>
+#include <string>
 #include <type_traits>
 #include <utility>
 
@@ -34,6 +37,36 @@ struct run_outcome {
   boost::system::error_code ec;
   task_status status = task_status::unknown;
 };
+
+// Awaits a cluster lock service's answer; the handler runs on its associated executor (the
+// awaiting coroutine's), whatever thread the service answers on.
+template <class CompletionToken>
+auto async_cluster_acquire(cluster_sync_lock& lock, const provider_ref& provider, CompletionToken&& token) {
+  return boost::asio::async_initiate<CompletionToken, void(cluster_lock_answer)>(
+      [](auto handler, cluster_sync_lock* service, const provider_ref* p) {
+        auto ex = boost::asio::get_associated_executor(handler);
+        // The service takes a copyable std::function; the handler is move-only.
+        auto held = std::make_shared<decltype(handler)>(std::move(handler));
+        service->async_acquire(*p, [held, ex](cluster_lock_answer answer) {
+          boost::asio::post(ex, [held, answer = std::move(answer)]() mutable { std::move(*held)(std::move(answer)); });
+        });
+      },
+      token, &lock, &provider);
+}
+
+// Why a provider sync did not start, as the message its refused run records.
+inline std::string cluster_refusal_text(const cluster_lock_answer& answer) {
+  std::string text = answer.status == cluster_lock_status::unavailable
+                         ? "Synchronization not started: the cluster sync lock is unavailable"
+                         : "Synchronization not started: it is already running on another replica";
+  if (!answer.reason.empty()) text += " (" + answer.reason + ")";
+  return text;
+}
+
+inline boost::system::error_code cluster_refusal_code(const cluster_lock_answer& answer) noexcept {
+  return make_error_code(answer.status == cluster_lock_status::unavailable ? errc::cluster_lock_unavailable
+                                                                            : errc::sync_running_elsewhere);
+}
 
 // The coroutine every async_run executes: start, body, finish, and the translation of
 // exceptions and cancellation into the run's record.
@@ -56,13 +89,60 @@ boost::asio::awaitable<run_outcome> tracked_run(registry& reg, run_spec spec, Bo
       co_return run_outcome{boost::asio::error::operation_aborted, task_status::unknown};
     }
   }
+  // With a cluster lock (registry::set_cluster_lock), a provider sync takes it before the local
+  // one (docs/store.md, "Replicas"), unless a sync runs here already: then the local start
+  // records the skip on the holder, as without a cluster lock.
+  std::shared_ptr<cluster_lock_lease> lease;
+  std::optional<cluster_lock_answer> late_answer;  // the rare case: the local holder ended meanwhile
   run r;
   try {
-    r = reg.start(spec);
+    std::shared_ptr<cluster_sync_lock> lock = reg.cluster_lock();
+    std::optional<provider_ref> provider;
+    if (lock) provider = reg.sync_provider(spec);
+    if (provider && !cluster_start::running_here(reg, *provider)) {
+      cluster_lock_answer answer = co_await async_cluster_acquire(*lock, *provider, boost::asio::use_awaitable);
+      if (answer.status == cluster_lock_status::held_elsewhere) {
+        // Nothing is recorded here: the holder's replica records the skipped request.
+        co_return run_outcome{cluster_refusal_code(answer), task_status::unknown};
+      }
+      if (answer.status == cluster_lock_status::unavailable) {
+        r = cluster_start::start(reg, spec);
+        if (!r) co_return run_outcome{make_error_code(errc::sync_already_running), task_status::unknown};
+        r.error(cluster_refusal_text(answer));
+        co_return run_outcome{cluster_refusal_code(answer), r.finish(task_status::error)};
+      }
+      lease = std::move(answer.lease);
+      r = cluster_start::start(reg, spec);
+      if (r && !answer.reason.empty()) r.warning(answer.reason);
+    } else {
+      r = cluster_start::start(reg, spec);
+      if (r && provider) {
+        // The local holder finished between the check and the start: this run holds the local
+        // lock only, so it takes the cluster lock now, and ends at once if it cannot.
+        cluster_lock_answer answer = co_await async_cluster_acquire(*lock, *provider, boost::asio::use_awaitable);
+        if (answer.status == cluster_lock_status::acquired) {
+          lease = std::move(answer.lease);
+          if (!answer.reason.empty()) r.warning(answer.reason);
+        } else {
+          late_answer = std::move(answer);
+        }
+      }
+    }
   } catch (...) {
+    if (r) r.fail(std::current_exception());
     co_return run_outcome{start_error(std::current_exception()), task_status::unknown};
   }
   if (!r) co_return run_outcome{make_error_code(errc::sync_already_running), task_status::unknown};
+  if (late_answer) {
+    r.error(cluster_refusal_text(*late_answer));
+    co_return run_outcome{cluster_refusal_code(*late_answer), r.finish(task_status::error)};
+  }
+  if (lease) lease->attach(r.ref());
+  // The cluster lock is released right after the run finishes (the local one at its finish).
+  struct release_after_finish {
+    std::shared_ptr<cluster_lock_lease>& lease;
+    ~release_after_finish() { lease.reset(); }
+  } releaser{lease};
   // From here on the run is current: for the rest of this resumption (the scope that our
   // run_executor opened reads the slot at each current_run() call), and at every later one.
   current->set(r.ref());

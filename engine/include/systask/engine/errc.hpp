@@ -14,6 +14,8 @@ enum class errc {
   invalid_spec = 2,      ///< the run_spec has an empty task name, or a name or uid that is not its provider's
   unknown_provider = 3,  ///< the run_spec names a provider that is not registered
   start_failed = 4,      ///< an unexpected exception kept the run from starting (see docs/engine.md)
+  sync_running_elsewhere = 5,    ///< another replica holds the provider's cluster sync lock (cluster_lock.hpp)
+  cluster_lock_unavailable = 6,  ///< the cluster lock service could not answer; the sync did not start
 };
 
 /// The category of `systask::errc`.

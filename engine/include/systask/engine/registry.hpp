@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: BSL-1.0
 #pragma once
 
+#include <systask/engine/cluster_lock.hpp>
 #include <systask/engine/errc.hpp>
 #include <systask/engine/observer.hpp>
 #include <systask/engine/options.hpp>
@@ -27,6 +28,7 @@ namespace systask {
 namespace detail {
 class registry_state;
 struct registry_access;
+struct cluster_start;
 }  // namespace detail
 
 /// What to start: the task's name, its optional uid and a description. A spec with a provider
@@ -132,7 +134,9 @@ class registry {
   /// a name or uid that is not the provider's. A spec naming a provider's sync task and uid is
   /// that provider's sync, with or without `.provider`. For a provider sync whose lock another
   /// run holds, nothing starts: the handle is empty and the running sync gets an `info` message
-  /// that a sync request was skipped.
+  /// that a sync request was skipped. With a cluster lock attached (`set_cluster_lock`), a
+  /// provider sync must start through `async_run`, which waits for the cluster lock: `start`
+  /// throws std::logic_error for it rather than sync without that lock.
   run start(const run_spec& spec);
   /// What `start(spec)` would refuse, as an error code: `errc::invalid_spec` (an empty task
   /// name, or a name or uid that is not the provider's) or `errc::unknown_provider`; empty when
@@ -151,6 +155,10 @@ class registry {
   /// registered under another name, or a name whose slug another provider of the kind already
   /// has (the two would share one sync task). Takes a mutex shared with other registrations.
   provider_info register_provider(std::string_view kind, std::int64_t id, std::string_view display_name);
+  /// The provider whose sync `spec` starts (by `.provider`, or by the task name and uid of its
+  /// sync task); nullopt for a spec that is no provider's sync, or that `check_spec` refuses.
+  /// Lock-free; may throw std::bad_alloc.
+  std::optional<provider_ref> sync_provider(const run_spec& spec) const;
   /// The provider registered as (kind, id), if any. Lock-free.
   std::optional<provider_info> find_provider(std::string_view kind, std::int64_t id) const;
   /// The spec that starts the provider's sync. Throws std::out_of_range for an unknown provider.
@@ -219,10 +227,33 @@ class registry {
   /// The attached stores' counters, in the order they were attached. Allocates.
   std::vector<systask::store_stats> store_stats() const;
 
+  /// Shares the providers' sync locks with other replicas (docs/store.md, "Replicas"): from
+  /// now on `async_run` of a provider sync takes `lock`'s lock after the local one and before
+  /// the body, and completes with `errc::sync_running_elsewhere` (nothing recorded here; the
+  /// service tells the holder) or `errc::cluster_lock_unavailable` (a run recorded as `error`
+  /// saying why) when it cannot; `start` refuses provider syncs; `is_running` is also true
+  /// while `lock.held_elsewhere`. Once per registry, before provider syncs start. Throws
+  /// std::invalid_argument for a null lock, std::logic_error when one is set already.
+  void set_cluster_lock(std::shared_ptr<cluster_sync_lock> lock);
+  /// The cluster lock set, or null. Lock-free.
+  std::shared_ptr<cluster_sync_lock> cluster_lock() const noexcept;
+
 
  private:
   friend struct detail::registry_access;  // tests read the internals through it
+  friend struct detail::cluster_start;    // async_run starts a sync once it holds the cluster lock
   std::shared_ptr<detail::registry_state> state_;
 };
+
+namespace detail {
+/// async_run's way past `start`'s refusal of provider syncs under a cluster lock: it calls this
+/// only while it holds the provider's cluster lock lease (or when no cluster lock is attached).
+struct cluster_start {
+  static run start(registry& reg, const run_spec& spec);
+  /// Whether a run of this registry holds the provider's (local) sync lock now. Lock-free;
+  /// may throw std::bad_alloc (the lookup key).
+  static bool running_here(const registry& reg, const provider_ref& provider);
+};
+}  // namespace detail
 
 }  // namespace systask
