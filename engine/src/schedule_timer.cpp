@@ -232,7 +232,8 @@ void scheduler_state::run_done(const std::shared_ptr<schedule_entry>& e, const s
     erase_one(e->launches, l);
     erase_one(launches, l);
     const wall_time now = clock->wall_now();
-    if (ec == errc::sync_already_running) {
+    // Skipped: the provider's sync runs already, here or on another replica (cluster lock).
+    if (ec == errc::sync_already_running || ec == errc::sync_running_elsewhere) {
       ++e->skipped;
       e->last_skipped = now;
     } else if (!l->uuid.empty()) {

@@ -3,6 +3,7 @@
 // status reads do with the answers of a lock service. The service here is scripted in process;
 // the PostgreSQL one is tested against a real server in tests/store/pg/.
 #include <systask/engine/async_run.hpp>
+#include <systask/engine/schedule.hpp>
 
 #include "engine_fixture.hpp"
 
@@ -225,6 +226,27 @@ TEST(ClusterLock, StartRefusesProviderSyncsButNotOtherTasks) {
   EXPECT_TRUE(other);
   other.finish(task_status::successful);
   EXPECT_TRUE(c.f.reg.sync_status("google_workspace", 1)->tasks.empty()) << "nothing recorded by the refusal";
+}
+
+TEST(ClusterLock, ASchedulerCountsASyncRunningElsewhereAsSkipped) {
+  cluster_fixture c;
+  c.lock->script.push_back({cluster_lock_status::held_elsewhere, "replica b", nullptr});
+  scheduler sched(c.f.reg);
+  std::optional<boost::system::error_code> done;
+  schedule_spec spec;
+  spec.run = c.sync();
+  spec.body = [](run&) -> asio::awaitable<task_status> { co_return task_status::successful; };
+  spec.interval = std::chrono::hours(1);
+  spec.paused = true;
+  spec.on_done = [&](boost::system::error_code ec, task_status) { done = ec; };
+  const schedule_info added = sched.add(spec);
+  ASSERT_TRUE(sched.send_now(added.id));
+  ASSERT_TRUE(c.run_until([&] { return done.has_value(); }));
+  EXPECT_EQ(*done, make_error_code(errc::sync_running_elsewhere));
+  const auto info = sched.find(added.id);
+  EXPECT_EQ(info->skipped, 1u);
+  EXPECT_FALSE(info->last_start_error) << "a skip, not a failure to start";
+  EXPECT_FALSE(info->last_run);
 }
 
 TEST(ClusterLock, SetOnceAndNeverNull) {

@@ -37,6 +37,7 @@ using schedule_body = std::function<boost::asio::awaitable<task_status>(run&)>;
 /// Told that an attempt to run a schedule has ended, with `async_run`'s completion values: an
 /// empty error_code and the run's status when the body ran; `errc::sync_already_running` when a
 /// provider sync was skipped because another run holds its lock (nothing started);
+/// `errc::sync_running_elsewhere` when another replica holds its cluster lock (also a skip);
 /// `asio::error::operation_aborted` when `scheduler::stop` cancelled it; another error when the
 /// run could not start. Called on the scheduler's strand; must not throw (an exception is
 /// caught and reported to `registry_options::on_background_error`). It must not destroy the
@@ -94,7 +95,7 @@ struct schedule_info {
   std::uint64_t fired = 0;    ///< fires on its cadence
   std::uint64_t sent = 0;     ///< `send_now` calls it took
   std::uint64_t started = 0;  ///< runs it started
-  std::uint64_t skipped = 0;  ///< fires and sends skipped because a run was still going
+  std::uint64_t skipped = 0;  ///< fires and sends skipped because a run was still going (here or, for a provider sync under a cluster lock, on another replica)
   std::uint64_t missed = 0;   ///< cadence times that passed without a fire of their own (see docs/engine.md)
 };
 
