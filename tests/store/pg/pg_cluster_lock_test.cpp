@@ -124,6 +124,41 @@ TEST(PgClusterLock, AcquireAndReleaseReachTheOtherReplicaByNotify) {
               static_cast<long long>(std::chrono::duration_cast<std::chrono::microseconds>(seen_free).count()));
 }
 
+TEST(PgClusterLock, HeldElsewhereReadsRunConcurrentlyWithUpdates) {
+  // Status reads on other threads while the view is swapped by NOTIFY-driven and timed polls
+  // (TSan's ground; every read is lock-free).
+  auto& cluster = shared_cluster();
+  io_thread io_a, io_b;
+  auto ob = lock_options(cluster, "readers");
+  ob.poll_interval = 10ms;
+  pg_cluster_lock a(io_a.executor(), lock_options(cluster, "readers"));
+  pg_cluster_lock b(io_b.executor(), ob);
+  ASSERT_TRUE(wait_until([&] { return a.connected() && b.connected(); }));
+  std::atomic<bool> stop{false};
+  std::atomic<std::uint64_t> reads{0}, seen_held{0};
+  std::vector<std::thread> readers;
+  for (int t = 0; t < 2; ++t) {
+    readers.emplace_back([&] {
+      while (!stop.load()) {
+        if (b.held_elsewhere("scim", 4)) seen_held.fetch_add(1);
+        reads.fetch_add(1);
+      }
+    });
+  }
+  for (int i = 0; i < 50; ++i) {
+    auto answer = acquire(a, {"scim", 4});
+    ASSERT_EQ(answer.status, cluster_lock_status::acquired) << i;
+    ASSERT_TRUE(wait_until([&] { return b.held_elsewhere("scim", 4); }, 5s)) << i;
+    answer.lease.reset();
+    ASSERT_TRUE(wait_until([&] { return !b.held_elsewhere("scim", 4); }, 5s)) << i;
+  }
+  stop = true;
+  for (auto& t : readers) t.join();
+  EXPECT_GT(reads.load(), 0u);
+  EXPECT_GT(seen_held.load(), 0u);
+  EXPECT_GE(b.stats().polls, 50u);
+}
+
 TEST(PgClusterLock, ARequestForAKeyLeasedHereIsRefusedWithoutASecondServerLock) {
   auto& cluster = shared_cluster();
   io_thread io;

@@ -174,6 +174,22 @@ TEST(PgConnection, ConnectsAndRunsQueriesWithParameters) {
   EXPECT_FALSE(nulls.rows.at(0).at(0).has_value());
 }
 
+TEST(PgConnection, ResolvesAHostNameWithAsio) {
+  // "localhost" is resolved by Asio (libpq's own resolver would block); every address is
+  // tried, so a server on 127.0.0.1 only is reached even when ::1 comes first.
+  test_connection c("host=localhost port=" + std::to_string(shared_cluster().port()) + " user=postgres dbname=postgres");
+  ASSERT_TRUE(wait_until([&] { return c.up.load() || c.closed_calls.load() > 0; }));
+  ASSERT_TRUE(c.up.load()) << c.closed_why;
+  const auto r = c.run("select inet_client_addr()::text");
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_EQ(r.rows.at(0).at(0), "127.0.0.1/32");
+  test_connection unknown("host=no-such-host.invalid port=5432 user=postgres");
+  ASSERT_TRUE(wait_until([&] { return unknown.closed_calls.load() == 1; }));
+  std::lock_guard lock(unknown.mutex);
+  EXPECT_NE(unknown.closed_why.find("could not resolve host \"no-such-host.invalid\""), std::string::npos)
+      << unknown.closed_why;
+}
+
 TEST(PgConnection, BadSqlIsAnErrorAndTheConnectionGoesOn) {
   test_connection c(shared_cluster().conninfo());
   ASSERT_TRUE(wait_until([&] { return c.up.load(); }));

@@ -96,6 +96,40 @@ std::string quote_identifier(std::string_view name) {
 
 std::string provider_text(const provider_ref& p) { return p.kind + ":" + std::to_string(p.id); }
 
+// The keys other sessions hold, as a sorted vector swapped whole by the strand and read by any
+// thread without a lock (the engine's pinned_view scheme): a reader announces itself in
+// `readers_` before loading the pointer; the writer frees the vectors it replaced once it sees
+// no reader after the swap (a reader that comes later loads the new vector). Both sides use
+// seq_cst, which is what makes "no reader seen after the swap" mean "none holds an old one".
+class held_keys {
+ public:
+  held_keys() : current_(new std::vector<std::int64_t>()) {}
+  ~held_keys() { delete current_.load(); }
+  held_keys(const held_keys&) = delete;
+  held_keys& operator=(const held_keys&) = delete;
+
+  /// Any thread; lock-free, never allocates.
+  bool contains(std::int64_t key) const noexcept {
+    readers_.fetch_add(1, std::memory_order_seq_cst);
+    const std::vector<std::int64_t>* keys = current_.load(std::memory_order_seq_cst);
+    const bool found = std::binary_search(keys->begin(), keys->end(), key);
+    readers_.fetch_sub(1, std::memory_order_release);
+    return found;
+  }
+  /// The strand only (the one writer).
+  const std::vector<std::int64_t>& keys() const noexcept { return *current_.load(std::memory_order_relaxed); }
+  /// The strand only. `keys` sorted, without duplicates.
+  void set(std::vector<std::int64_t> keys) {
+    retired_.emplace_back(current_.exchange(new std::vector<std::int64_t>(std::move(keys)), std::memory_order_seq_cst));
+    if (readers_.load(std::memory_order_seq_cst) == 0) retired_.clear();
+  }
+
+ private:
+  std::atomic<const std::vector<std::int64_t>*> current_;
+  mutable std::atomic<std::uint64_t> readers_{0};
+  std::vector<std::unique_ptr<const std::vector<std::int64_t>>> retired_;
+};
+
 }  // namespace
 
 struct pg_cluster_lock::impl : std::enable_shared_from_this<pg_cluster_lock::impl> {
@@ -122,8 +156,7 @@ struct pg_cluster_lock::impl : std::enable_shared_from_this<pg_cluster_lock::imp
         reconnect_timer(strand),
         poll_timer(strand),
         backoff(options.reconnect_min),
-        rng(std::random_device{}()),
-        elsewhere(std::make_shared<const std::vector<std::int64_t>>()) {}
+        rng(std::random_device{}()) {}
 
   // -- strand state
   strand_type strand;
@@ -145,7 +178,7 @@ struct pg_cluster_lock::impl : std::enable_shared_from_this<pg_cluster_lock::imp
   std::uint64_t next_id = 1;
 
   // -- read from any thread
-  std::atomic<std::shared_ptr<const std::vector<std::int64_t>>> elsewhere;  // sorted
+  held_keys elsewhere;  // written on the strand
   std::atomic<bool> up{false};
   std::atomic<int> pid{0};
   std::atomic<std::uint64_t> n_connects{0}, n_acquired{0}, n_elsewhere{0}, n_unavailable{0}, n_lost{0}, n_polls{0};
@@ -163,16 +196,16 @@ struct pg_cluster_lock::impl : std::enable_shared_from_this<pg_cluster_lock::imp
   }
 
   void set_elsewhere(std::int64_t key, bool held) {
-    auto current = elsewhere.load(std::memory_order_acquire);
-    const bool present = std::binary_search(current->begin(), current->end(), key);
+    const auto& current = elsewhere.keys();
+    const bool present = std::binary_search(current.begin(), current.end(), key);
     if (present == held) return;
-    auto next = std::make_shared<std::vector<std::int64_t>>(*current);
+    std::vector<std::int64_t> next = current;
     if (held) {
-      next->insert(std::lower_bound(next->begin(), next->end(), key), key);
+      next.insert(std::lower_bound(next.begin(), next.end(), key), key);
     } else {
-      next->erase(std::lower_bound(next->begin(), next->end(), key));
+      next.erase(std::lower_bound(next.begin(), next.end(), key));
     }
-    elsewhere.store(std::move(next), std::memory_order_release);
+    elsewhere.set(std::move(next));
   }
 
   // ---- connection life
@@ -286,17 +319,17 @@ struct pg_cluster_lock::impl : std::enable_shared_from_this<pg_cluster_lock::imp
       if (!s) return;
       s->poll_in_flight = false;
       if (r.ok) {
-        auto keys = std::make_shared<std::vector<std::int64_t>>();
-        keys->reserve(r.rows.size());
+        std::vector<std::int64_t> keys;
+        keys.reserve(r.rows.size());
         for (const auto& row : r.rows) {
           if (row.size() != 2 || !row[0] || !row[1]) continue;
           const std::uint64_t hi = std::stoull(*row[0]);
           const std::uint64_t lo = std::stoull(*row[1]);
-          keys->push_back(static_cast<std::int64_t>((hi << 32) | (lo & 0xffffffffu)));
+          keys.push_back(static_cast<std::int64_t>((hi << 32) | (lo & 0xffffffffu)));
         }
-        std::sort(keys->begin(), keys->end());
-        keys->erase(std::unique(keys->begin(), keys->end()), keys->end());
-        s->elsewhere.store(std::move(keys), std::memory_order_release);
+        std::sort(keys.begin(), keys.end());
+        keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+        s->elsewhere.set(std::move(keys));
         s->n_polls.fetch_add(1, std::memory_order_relaxed);
       } else if (!s->closed) {
         s->log(pg_log_level::warning, "cluster sync lock: reading pg_locks failed: " + r.error);
@@ -579,8 +612,7 @@ void pg_cluster_lock::async_acquire(const provider_ref& provider, acquire_handle
 
 bool pg_cluster_lock::held_elsewhere(std::string_view kind, std::int64_t id) const noexcept {
   const std::int64_t key = pg_provider_lock_key(impl_->options.lock_namespace, kind, id);
-  const auto keys = impl_->elsewhere.load(std::memory_order_acquire);
-  return std::binary_search(keys->begin(), keys->end(), key);
+  return impl_->elsewhere.contains(key);
 }
 
 bool pg_cluster_lock::connected() const noexcept { return impl_->up.load(std::memory_order_acquire); }

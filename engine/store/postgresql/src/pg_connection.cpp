@@ -69,6 +69,7 @@ pg_conninfo pg_connection::prepare(std::string_view conninfo) {
       out.resolve_host = h;
       const auto port = values.find("port");
       out.resolve_port = port != values.end() && !port->second.empty() ? port->second : "5432";
+      values.erase(host);  // given again with the resolved addresses (start())
     }
   }
   for (const auto& [key, value] : values) {
@@ -134,9 +135,22 @@ void pg_connection::start() {
                      (ec ? ec.message() : std::string("no address")));
           return;
         }
+        // Every address, in the resolver's order (libpq tries the next one when a connection
+        // fails: "localhost" may give ::1 first to a server listening on 127.0.0.1 only).
+        std::string hosts;
+        std::string addresses;
+        std::size_t count = 0;
+        for (const auto& entry : results) {
+          if (count++ == 8) break;
+          if (!hosts.empty()) {
+            hosts += ',';
+            addresses += ',';
+          }
+          hosts += self->info_.resolve_host;
+          addresses += entry.endpoint().address().to_string();
+        }
         self->state_ = state::connecting;
-        self->begin_connect(self->info_.conninfo + " hostaddr=" +
-                            quoted(results.begin()->endpoint().address().to_string()));
+        self->begin_connect(self->info_.conninfo + " host=" + quoted(hosts) + " hostaddr=" + quoted(addresses));
       });
 }
 

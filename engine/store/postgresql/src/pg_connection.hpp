@@ -46,9 +46,10 @@ struct pg_notification {
 struct pg_conninfo {
   /// key='value' pairs: the host's own settings, plus the keepalive defaults it did not set.
   std::string conninfo;
-  /// A host name to resolve with Asio before connecting (its address is passed as hostaddr,
-  /// because PQconnectStart would resolve it with a blocking getaddrinfo); empty when the
-  /// host is an address, a socket directory, absent, or hostaddr is given.
+  /// A host name to resolve with Asio before connecting (then given to libpq as host, once per
+  /// address, with the addresses (up to 8) as hostaddr, because PQconnectStart would resolve it
+  /// with a blocking getaddrinfo); empty when the host is an address, a socket directory,
+  /// absent, or hostaddr is given. `conninfo` has no host then.
   std::string resolve_host;
   std::string resolve_port;  ///< the port for the resolver ("5432" when unset)
 };

@@ -119,9 +119,9 @@ class pg_cluster_lock final : public cluster_sync_lock {
 
   /// See cluster_sync_lock::async_acquire. Allocates (the request is posted to the strand).
   void async_acquire(const provider_ref& provider, acquire_handler done) override;
-  /// See cluster_sync_lock::held_elsewhere: hashes the lock name on the caller's stack (no
-  /// allocation) and reads the snapshot through std::atomic<std::shared_ptr> (libstdc++ guards
-  /// the reference count with a spin bit for a few instructions; no mutex, no system call).
+  /// See cluster_sync_lock::held_elsewhere: hashes the lock name on the caller's stack and
+  /// searches the last snapshot of the keys other sessions hold. Lock-free (two atomic
+  /// increments and a binary search), never allocates.
   bool held_elsewhere(std::string_view kind, std::int64_t id) const noexcept override;
 
   /// Whether the lock connection is up now. Any thread; lock-free.
