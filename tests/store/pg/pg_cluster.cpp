@@ -7,9 +7,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <mutex>
 #include <stdexcept>
 
@@ -53,9 +56,28 @@ int free_port() {
   return ntohs(addr.sin_port);
 }
 
+// A test process killed before its destructors ran (a TSan halt, a ctest timeout) leaves its
+// servers running: each directory names its owner's pid, and the first cluster of a later
+// process stops and removes those whose owner is gone.
+void sweep_orphans() {
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(std::filesystem::temp_directory_path(), ec)) {
+    if (entry.path().filename().string().rfind("systask-pg.", 0) != 0) continue;
+    std::ifstream owner_file(entry.path() / "owner");
+    long owner = 0;
+    if (!(owner_file >> owner) || owner <= 0 || ::kill(static_cast<pid_t>(owner), 0) == 0 || errno != ESRCH) continue;
+    const std::string data = (entry.path() / "data").string();
+    if (std::filesystem::exists(data + "/postmaster.pid")) {
+      run_command(as_postgres(pg_cluster::bin_dir() + "/pg_ctl -D " + shell_quoted(data) + " -m immediate -w stop"));
+    }
+    std::filesystem::remove_all(entry.path(), ec);
+  }
+}
+
 std::string make_temp_dir() {
   std::string pattern = (std::filesystem::temp_directory_path() / "systask-pg.XXXXXX").string();
   if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("pg_cluster: mkdtemp failed");
+  std::ofstream(pattern + "/owner") << ::getpid() << '\n';
   if (as_root()) {
     std::string out;
     if (run_command("chown postgres:postgres " + shell_quoted(pattern), &out) != 0) {
@@ -76,6 +98,7 @@ void remove_template() {
 const std::string& template_data() {
   std::lock_guard lock(template_mutex);
   if (template_dir.empty()) {
+    sweep_orphans();
     const std::string bin = pg_cluster::bin_dir();
     if (::access((bin + "/initdb").c_str(), X_OK) != 0 || ::access((bin + "/postgres").c_str(), X_OK) != 0) {
       throw std::runtime_error("pg_cluster: PostgreSQL 15 server binaries not found in " + bin +

@@ -6,7 +6,9 @@
 // on a free TCP port of 127.0.0.1 with its socket in that directory, fsync off, trust
 // authentication. As root, the server runs as the `postgres` user through runuser (initdb
 // refuses root). Missing server binaries are an error, never a skip: CI installs them
-// (scripts/install-deps).
+// (scripts/install-deps). Each directory holds its owner's pid (file `owner`); the first
+// cluster of a process stops and removes the clusters of test processes that died without
+// cleaning up (a TSan halt, a ctest timeout).
 
 #include <string>
 

@@ -15,6 +15,7 @@
 #include <charconv>
 #include <cstring>
 #include <random>
+#include <tuple>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -120,7 +121,9 @@ class held_keys {
   const std::vector<std::int64_t>& keys() const noexcept { return *current_.load(std::memory_order_relaxed); }
   /// The strand only. `keys` sorted, without duplicates.
   void set(std::vector<std::int64_t> keys) {
-    retired_.emplace_back(current_.exchange(new std::vector<std::int64_t>(std::move(keys)), std::memory_order_seq_cst));
+    if (retired_.size() == retired_.capacity()) retired_.reserve(2 * retired_.size() + 4);  // no throw after the swap
+    auto next = std::make_unique<const std::vector<std::int64_t>>(std::move(keys));
+    retired_.emplace_back(current_.exchange(next.release(), std::memory_order_seq_cst));
     if (readers_.load(std::memory_order_seq_cst) == 0) retired_.clear();
   }
 
@@ -513,12 +516,17 @@ struct pg_cluster_lock::impl : std::enable_shared_from_this<pg_cluster_lock::imp
 
   // After a reconnection: take again the keys this replica's runs still lease.
   void retake() {
-    for (auto& [key, e] : leases) {
-      if (e.how != mode::local) continue;
+    // Collected first: a query's handler may change `leases` (it runs inline on a failed connection).
+    std::vector<std::tuple<std::int64_t, std::uint64_t, provider_ref>> wanted;
+    for (const auto& [key, e] : leases) {
+      if (e.how == mode::local) wanted.emplace_back(key, e.id, e.provider);
+    }
+    for (auto& [key, id, provider] : wanted) {
+      if (!online()) return;
       std::weak_ptr<impl> w = weak_from_this();
       std::vector<std::optional<std::string>> params{std::to_string(key)};
       conn->query("select pg_try_advisory_lock($1::int8)", std::move(params),
-                  [w, key = key, id = e.id, provider = e.provider](pg_result r) {
+                  [w, key = key, id = id, provider = std::move(provider)](pg_result r) {
                     auto s = w.lock();
                     if (!s || s->closed || !r.ok || r.rows.size() != 1 || !r.rows[0][0]) return;
                     const bool taken = *r.rows[0][0] == "t";
