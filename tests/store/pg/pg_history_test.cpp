@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <optional>
@@ -38,10 +39,11 @@ pg_cluster& cluster() {
 struct replica {
   explicit replica(const std::string& ns, pg_history_options extra = {}) {
     reg.register_provider("google_workspace", 1, "Acme Workspace");
-    extra.conninfo = cluster().conninfo();
+    extra.conninfo = cluster().conninfo() + (extra.conninfo.empty() ? "" : " " + extra.conninfo);  // extra settings
     extra.name_space = ns;
     extra.flush_interval = 20ms;
     extra.maintenance_interval = 50ms;
+    if (extra.interrupt_grace == pg_history_options{}.interrupt_grace) extra.interrupt_grace = 300ms;
     history.emplace(reg, extra);
     thread = std::thread([this] { io.run(); });
   }
@@ -163,6 +165,43 @@ TEST(PgHistory, ARunLeftRunningByAKilledReplicaIsShownInterrupted) {
   EXPECT_NE(messages.find(interrupted_run_event), std::string::npos) << messages;
 }
 
+TEST(PgHistory, TheDatabasesLockKeyFunctionIsTheLibrarys) {
+  replica a("key_function");
+  ASSERT_TRUE(a.history->wait_ready(10s));
+  for (const std::string name : {"systask/default/replica/0f0ba5ba-75bc-4054-a536-7130d519b2bf",
+                                 "goauthentik.io/public/providers/outgoing-sync/1", "systask/tenant-ü/maintenance"}) {
+    EXPECT_EQ(cluster().psql("select systask_lock_key('" + name + "')"), std::to_string(pg_lock_key(name))) << name;
+  }
+}
+
+TEST(PgHistory, ARunOfAReplicaWhoseConnectionDropsAndComesBackIsNotInterrupted) {
+  pg_history_options slow_grace;
+  slow_grace.interrupt_grace = 3s;
+  slow_grace.conninfo = "application_name=replica_a";
+  slow_grace.retry_backoff_min = 1s;  // disconnected for a second: longer than a maintenance pass
+  auto drops = std::make_shared<std::atomic<int>>(0);
+  slow_grace.on_log = [drops](store_state state, std::string_view) {
+    if (state == store_state::degraded) ++*drops;
+  };
+  pg_history_options same_grace;  // the maintenance owner's grace decides: b's, once a drops
+  same_grace.interrupt_grace = slow_grace.interrupt_grace;
+  replica a("blip", slow_grace), b("blip", same_grace);
+  ASSERT_TRUE(a.history->wait_ready(10s));
+  ASSERT_TRUE(b.history->wait_ready(10s));
+  run r = a.reg.start({.name = "long_import"});
+  const std::string uuid(r.uuid());
+  ASSERT_TRUE(replica::eventually([&] { return cluster().psql("select count(*) from systask_run where uuid = '" + uuid + "'") == "1"; }));
+  // Replica a's session: its liveness lock goes with it until it reconnects.
+  ASSERT_EQ(cluster().psql("select count(pg_terminate_backend(pid)) from pg_stat_activity where application_name = 'replica_a'"), "1");
+  ASSERT_TRUE(replica::eventually([&] { return drops->load() > 0; }, 5s)) << "replica a's connection dropped";
+  ASSERT_TRUE(replica::eventually([&] { return a.history->stats().state == store_state::ok && a.history->wait_ready(0ms); }, 10s));
+  r.info("done after the blip");
+  r.finish(task_status::successful);
+  ASSERT_TRUE(replica::eventually([&] { return b.reg.find_task(uuid).has_value(); }, 5s));
+  EXPECT_EQ(b.reg.find_task(uuid)->status(), task_status::successful) << "shown finished, not interrupted";
+  EXPECT_EQ(cluster().psql("select state from systask_run where uuid = '" + uuid + "'"), "1");
+}
+
 TEST(PgHistory, AServerRestartUnderLoadLosesAndDuplicatesNothing) {
   replica a("restart_load");
   ASSERT_TRUE(a.history->wait_ready(10s));
@@ -219,11 +258,11 @@ TEST(PgHistory, OptionsOutOfRangeAreRefused) {
     change(o);
     pg_history h(reg, o);
   };
-  EXPECT_THROW(make([](pg_history_options& o) { o.name_space = "Has-Upper"; }), pg_history_error);
-  EXPECT_THROW(make([](pg_history_options& o) { o.name_space.clear(); }), pg_history_error);
-  EXPECT_THROW(make([](pg_history_options& o) { o.flush_interval = 0ms; }), pg_history_error);
-  EXPECT_THROW(make([](pg_history_options& o) { o.queue_capacity = 0; }), pg_history_error);
-  EXPECT_THROW(make([](pg_history_options& o) { o.conninfo = "host='unterminated"; }), pg_history_error);
+  EXPECT_THROW(make([](pg_history_options& o) { o.name_space = std::string(56, 'n'); }), pg_error);
+  EXPECT_THROW(make([](pg_history_options& o) { o.name_space.clear(); }), pg_error);
+  EXPECT_THROW(make([](pg_history_options& o) { o.flush_interval = 0ms; }), pg_error);
+  EXPECT_THROW(make([](pg_history_options& o) { o.queue_capacity = 0; }), pg_error);
+  EXPECT_THROW(make([](pg_history_options& o) { o.conninfo = "host='unterminated"; }), pg_error);
   EXPECT_TRUE(reg.store_stats().empty()) << "a refused history attaches nothing";
 }
 

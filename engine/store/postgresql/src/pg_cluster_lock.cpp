@@ -85,16 +85,6 @@ void check_options(pg_cluster_lock_options& o) {
   }
 }
 
-std::string quote_identifier(std::string_view name) {
-  std::string out = "\"";
-  for (char c : name) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  out += '"';
-  return out;
-}
-
 std::string provider_text(const provider_ref& p) { return p.kind + ":" + std::to_string(p.id); }
 
 // The keys other sessions hold, as a sorted vector swapped whole by the strand and read by any
@@ -155,7 +145,7 @@ struct pg_cluster_lock::impl : std::enable_shared_from_this<pg_cluster_lock::imp
         options(std::move(o)),
         info(pg_connection::prepare(options.conninfo)),
         channel("systask_" + options.lock_namespace),
-        listen_sql("LISTEN " + quote_identifier(channel)),
+        listen_sql("LISTEN " + pg_connection::quote_identifier(channel)),
         reconnect_timer(strand),
         poll_timer(strand),
         backoff(options.reconnect_min),

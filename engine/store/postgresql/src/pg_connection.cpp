@@ -34,6 +34,16 @@ std::string quoted(std::string_view value) {
 
 }  // namespace
 
+std::string pg_connection::quote_identifier(std::string_view name) {
+  std::string out = "\"";
+  for (char c : name) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  out += '"';
+  return out;
+}
+
 pg_conninfo pg_connection::prepare(std::string_view conninfo) {
   char* error = nullptr;
   const std::string text(conninfo);

@@ -71,6 +71,9 @@ class pg_connection : public std::enable_shared_from_this<pg_connection> {
   /// resolving. Throws std::invalid_argument for a string libpq cannot parse (libpq's reason)
   /// or a host list (several hosts) without hostaddr. Any thread; allocates.
   static pg_conninfo prepare(std::string_view conninfo);
+  /// `name` as a quoted SQL identifier ("a""b"), for statements that take no parameter there
+  /// (LISTEN). Any thread; allocates.
+  static std::string quote_identifier(std::string_view name);
 
   /// A connection that starts connecting at `start()`. All callbacks run on `strand`.
   static std::shared_ptr<pg_connection> create(strand_type strand, pg_conninfo info,

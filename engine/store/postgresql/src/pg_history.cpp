@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: BSL-1.0
 #include <systask/store/pg_history.hpp>
+#include <systask/store/postgresql.hpp>
 
 #include <systask/engine/json_escape.hpp>
 #include <systask/engine/observer.hpp>
 
 #include "pg_connection.hpp"
-#include "sha256.hpp"
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -16,6 +16,7 @@
 #include <condition_variable>
 #include <cstdio>
 #include <deque>
+#include <map>
 #include <mutex>
 #include <random>
 #include <unordered_set>
@@ -33,15 +34,6 @@ using namespace std::chrono_literals;
 constexpr std::size_t batch_runs = 128;
 
 enum class row_state : int { running = 0, finished = 1, interrupted = 2 };
-
-// django-pglock's key derivation (research/persistence.md 1.3): the first 8 bytes of the name's
-// SHA-256, read as a signed little-endian integer.
-std::int64_t lock_key(std::string_view name) {
-  const auto digest = detail::sha256::of(name);
-  std::uint64_t v = 0;
-  for (int i = 7; i >= 0; --i) v = (v << 8) | digest[static_cast<std::size_t>(i)];
-  return static_cast<std::int64_t>(v);
-}
 
 std::string new_uuid() {
   std::random_device rd;
@@ -107,7 +99,7 @@ const char* const schema_statements[] = {
     "create index if not exists systask_run_running on systask_run (namespace, replica) where state = 0",
     "create table if not exists systask_message ("
     " run_uuid uuid not null, seq bigint not null, compact bytea not null, primary key (run_uuid, seq))",
-    // The lock key of a name, as lock_key computes it, so that SQL can ask pg_locks about a
+    // The lock key of a name, as pg_lock_key computes it, so that SQL can ask pg_locks about a
     // replica's liveness lock.
     "create or replace function systask_lock_key(name text) returns bigint language sql immutable as $$"
     " select ('x' || string_agg(lpad(to_hex(get_byte(h, 7 - i)), 2, '0'), '' order by i))::bit(64)::bigint"
@@ -201,9 +193,9 @@ struct pg_history::impl final : run_observer, store_status_source, std::enable_s
         reconnect_timer(strand),
         replica(new_uuid()),
         channel("systask_" + options.name_space),
-        replica_key(lock_key("systask/" + options.name_space + "/replica/" + replica)),
-        maintenance_key(lock_key("systask/" + options.name_space + "/maintenance")),
-        migrate_key(lock_key("systask/" + options.name_space + "/migrate")),
+        replica_key(pg_lock_key("systask/" + options.name_space + "/replica/" + replica)),
+        maintenance_key(pg_lock_key("systask/" + options.name_space + "/maintenance")),
+        migrate_key(pg_lock_key("systask/" + options.name_space + "/migrate")),
         backoff(options.retry_backoff_min) {}
 
   // ---- observer (on the registry's strand): queue, never wait -------------------------------
@@ -292,6 +284,8 @@ struct pg_history::impl final : run_observer, store_status_source, std::enable_s
     conn.reset();
     ready = false;
     maintenance_owner = false;
+    asking_maintenance = false;
+    dead_since.clear();
     if (closed) return;
     set_state(store_state::degraded, "PostgreSQL unreachable, retrying: " + why);
     reconnect_timer.expires_after(backoff);
@@ -328,7 +322,7 @@ struct pg_history::impl final : run_observer, store_status_source, std::enable_s
              });
     c->query("commit", {}, [](pg_result) {});
     c->query("select pg_try_advisory_lock($1)", {std::to_string(replica_key)}, [](pg_result) {});
-    c->query("listen " + channel, {}, [](pg_result) {});
+    c->query("listen " + pg_connection::quote_identifier(channel), {}, [](pg_result) {});
     c->query("select 1", {}, [self = shared_from_this(), c](pg_result r) {
       if (c != self->conn || !r.ok) return;
       if (!self->setup_error.empty()) {
@@ -528,10 +522,14 @@ struct pg_history::impl final : run_observer, store_status_source, std::enable_s
   void maintain() {
     if (!ready || !conn || read_only) return;
     if (!maintenance_owner) {
-      // Asked again only while not the owner: a session that holds an advisory lock and takes it
-      // again holds it twice (research/persistence.md 4.9).
+      // Asked again only while not the owner, one request at a time: a session that takes an
+      // advisory lock it holds holds it twice (research/persistence.md 4.9).
+      if (asking_maintenance) return;
+      asking_maintenance = true;
       conn->query("select pg_try_advisory_lock($1)", {std::to_string(maintenance_key)},
-                  [self = shared_from_this()](pg_result r) {
+                  [self = shared_from_this(), c = conn](pg_result r) {
+                    self->asking_maintenance = false;
+                    if (c != self->conn) return;  // answered on a connection that is gone
                     if (r.ok && !r.rows.empty() && r.rows[0][0] == "t") {
                       self->maintenance_owner = true;
                       self->maintain();
@@ -540,17 +538,38 @@ struct pg_history::impl final : run_observer, store_status_source, std::enable_s
       return;
     }
     // Runs left running by a replica whose liveness lock is gone (its session ended: the
-    // process died, or its connection did) become interrupted, and the others are told.
-    static constexpr const char* interrupt =
-        "with dead as ("
-        " update systask_run r set state = 2,"
-        "  finish_ns = greatest(r.start_ns, (extract(epoch from clock_timestamp()) * 1000000000)::bigint)"
-        " where r.namespace = $1 and r.state = 0 and not exists (select 1 from pg_locks l where l.locktype = 'advisory' and l.granted"
-        "  and l.database = (select oid from pg_database where datname = current_database())"
-        "  and ((l.classid::bigint << 32) | l.objid::bigint) = systask_lock_key('systask/' || $1 || '/replica/' || r.replica::text))"
-        " returning r.uuid)"
-        " select pg_notify($2, 'run:maintenance:' || string_agg(uuid::text, ',')) from dead having count(*) > 0";
-    conn->query(interrupt, {options.name_space, channel}, [](pg_result) {});
+    // process died, or its connection did) become interrupted, and the others are told. A
+    // replica is given `interrupt_grace` to come back first: a connection that drops and
+    // reconnects (a server restart) takes its lock again, and its runs go on.
+    static constexpr const char* liveness =
+        "exists (select 1 from pg_locks l where l.locktype = 'advisory' and l.granted"
+        " and l.database = (select oid from pg_database where datname = current_database())"
+        " and ((l.classid::bigint << 32) | l.objid::bigint) = systask_lock_key('systask/' || $1 || '/replica/' || r.replica::text))";
+    conn->query(std::string("select distinct r.replica::text from systask_run r where r.namespace = $1 and r.state = 0"
+                            " and not ") + liveness,
+                {options.name_space}, [self = shared_from_this()](pg_result r) {
+                  if (!r.ok || !self->conn) return;
+                  const auto now = std::chrono::steady_clock::now();
+                  std::map<std::string, std::chrono::steady_clock::time_point> still_dead;
+                  std::string overdue;
+                  for (const auto& row : r.rows) {
+                    if (!row[0]) continue;
+                    const auto seen = self->dead_since.find(*row[0]);
+                    const auto since = seen == self->dead_since.end() ? now : seen->second;
+                    still_dead.emplace(*row[0], since);
+                    if (now - since >= self->options.interrupt_grace) overdue += (overdue.empty() ? "" : ",") + *row[0];
+                  }
+                  self->dead_since = std::move(still_dead);
+                  if (overdue.empty()) return;
+                  self->conn->query(
+                      std::string("with dead as (update systask_run r set state = 2,"
+                                  " finish_ns = greatest(r.start_ns, (extract(epoch from clock_timestamp()) * 1000000000)::bigint)"
+                                  " where r.namespace = $1 and r.state = 0 and r.replica = any($3::uuid[]) and not ") +
+                          liveness +
+                          " returning r.uuid)"
+                          " select pg_notify($2, 'run:maintenance:' || string_agg(uuid::text, ',')) from dead having count(*) > 0",
+                      {self->options.name_space, self->channel, "{" + overdue + "}"}, [](pg_result) {});
+                });
     static constexpr const char* purge =
         "with gone as (delete from systask_run where uuid in (select uuid from systask_run"
         " where namespace = $2 and expires_ns <= $1 limit 1000)"
@@ -581,6 +600,9 @@ struct pg_history::impl final : run_observer, store_status_source, std::enable_s
   // Strand only.
   std::shared_ptr<pg_connection> conn;
   bool writing = false, timers_armed = false, maintenance_owner = false, read_only = false, closed = false;
+  bool asking_maintenance = false;
+  // Maintenance owner only: replicas seen without their liveness lock, since when.
+  std::map<std::string, std::chrono::steady_clock::time_point> dead_since;
   std::int64_t schema_seen = 0;
   std::atomic<bool> ready{false};
 
@@ -603,19 +625,18 @@ struct pg_history::impl final : run_observer, store_status_source, std::enable_s
 namespace {
 
 void check(bool ok, const char* what) {
-  if (!ok) throw pg_history_error(std::string("systask: pg_history: ") + what);
+  if (!ok) throw pg_error(std::string("pg_history_options: ") + what);
 }
 
 }  // namespace
 
 pg_history::pg_history(registry& reg, pg_history_options o) {
-  check(!o.name_space.empty() && o.name_space.size() <= 63 &&
-            std::all_of(o.name_space.begin(), o.name_space.end(),
-                        [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'; }),
-        "name_space must be 1 to 63 bytes of [a-z0-9_]");
+  check(!o.name_space.empty() && o.name_space.size() <= 55 && o.name_space.find('\0') == std::string::npos,
+        "name_space must be 1 to 55 bytes without NUL");
   check(o.flush_interval >= 1ms && o.flush_interval <= 1min, "flush_interval must be 1 ms .. 1 min");
   check(o.resync_interval >= 1s && o.resync_interval <= 1h, "resync_interval must be 1 s .. 1 h");
   check(o.maintenance_interval >= 10ms && o.maintenance_interval <= 1h, "maintenance_interval must be 10 ms .. 1 h");
+  check(o.interrupt_grace >= 0ms && o.interrupt_grace <= 1h, "interrupt_grace must be 0 .. 1 h");
   check(o.queue_capacity >= 1 && o.queue_capacity <= 16'777'216, "queue_capacity must be 1 .. 16,777,216");
   check(o.resync_limit >= 1 && o.resync_limit <= 1'000'000, "resync_limit must be 1 .. 1,000,000");
   check(o.retry_backoff_min >= 1ms && o.retry_backoff_min <= o.retry_backoff_max && o.retry_backoff_max <= 1h,
@@ -624,7 +645,7 @@ pg_history::pg_history(registry& reg, pg_history_options o) {
   try {
     info = detail::pg_connection::prepare(o.conninfo);
   } catch (const std::invalid_argument& e) {
-    throw pg_history_error(std::string("systask: pg_history: ") + e.what());
+    throw pg_error(e.what());
   }
   impl_ = std::make_shared<impl>(reg, std::move(o), std::move(info));
   reg.attach_store(impl_);

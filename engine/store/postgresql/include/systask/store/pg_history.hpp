@@ -8,6 +8,7 @@
 
 #include <systask/engine/registry.hpp>
 #include <systask/engine/store.hpp>
+#include <systask/store/postgresql.hpp>
 
 #include <chrono>
 #include <cstddef>
@@ -27,8 +28,9 @@ using pg_history_log = std::function<void(store_state state, std::string_view me
 struct pg_history_options {
   /// libpq connection string (key=value or postgresql:// URI); keepalives are added when unset.
   std::string conninfo;
-  /// Replicas that share a namespace share one history (and, with the same namespace in the
-  /// cluster lock, one set of sync locks). Non-empty, at most 63 bytes of [a-z0-9_].
+  /// Replicas that share a namespace share one history; give the cluster lock the same
+  /// `lock_namespace`. Rows, the channel ("systask_<name_space>", shared with the lock) and the
+  /// liveness and maintenance locks are per namespace. 1 .. 55 bytes, no NUL.
   std::string name_space = "default";
   /// How often the finished runs waiting are written (one statement per batch of at most 128
   /// runs). Other replicas show a finished run about this long after it finished. 1 ms .. 1 min.
@@ -39,6 +41,10 @@ struct pg_history_options {
   /// How often the maintenance owner (one replica, elected by an advisory lock) marks the runs
   /// of dead replicas interrupted and purges expired rows. 10 ms .. 1 h.
   std::chrono::milliseconds maintenance_interval{1'000};
+  /// How long a replica's liveness lock must stay gone before the maintenance owner marks its
+  /// running runs interrupted: a replica whose connection drops and comes back within it (a
+  /// server restart, a network blip) keeps its runs. 0 .. 1 h.
+  std::chrono::milliseconds interrupt_grace{1'000};
   /// Finished runs waiting to be written, at most (a full queue drops the newest and counts
   /// it). 1 .. 16,777,216.
   std::size_t queue_capacity = 65'536;
@@ -49,12 +55,6 @@ struct pg_history_options {
   std::chrono::milliseconds retry_backoff_max{30'000};
   /// The host's log hook; empty: failures are only counted.
   pg_history_log on_log{};
-};
-
-/// Options out of range (the message says which).
-class pg_history_error : public std::invalid_argument {
- public:
-  using std::invalid_argument::invalid_argument;
 };
 
 /// One replica's share of the history in PostgreSQL (docs/store.md, "Replicas").
@@ -73,7 +73,7 @@ class pg_history_error : public std::invalid_argument {
 /// Destroy (or `close`) it before the registry.
 class pg_history {
  public:
-  /// Throws pg_history_error for options out of range or a connection string libpq cannot
+  /// Throws pg_error for options out of range or a connection string libpq cannot
   /// parse, std::invalid_argument when a store named "postgresql" is attached to `reg` already,
   /// std::bad_alloc.
   pg_history(registry& reg, pg_history_options options);
