@@ -36,8 +36,20 @@ pg_cluster& cluster() {
 
 // One replica: a registry on its own io_context run by a thread, with a provider registered
 // and a pg_history attached.
+// A replica whose wall clock is off by `offset` (its timers and durations are not).
+class skewed_clock final : public clock_source {
+ public:
+  explicit skewed_clock(std::chrono::seconds offset) : offset_(offset) {}
+  wall_time wall_now() const noexcept override { return std::chrono::system_clock::now() + offset_; }
+  mono_time mono_now() const noexcept override { return std::chrono::steady_clock::now(); }
+
+ private:
+  std::chrono::seconds offset_;
+};
+
 struct replica {
-  explicit replica(const std::string& ns, pg_history_options extra = {}) {
+  explicit replica(const std::string& ns, pg_history_options extra = {}, std::shared_ptr<const clock_source> clock = nullptr)
+      : reg(io, registry_options{{}, clock ? clock : system_clocks()}) {
     reg.register_provider("google_workspace", 1, "Acme Workspace");
     extra.conninfo = cluster().conninfo() + (extra.conninfo.empty() ? "" : " " + extra.conninfo);  // extra settings
     extra.name_space = ns;
@@ -65,7 +77,7 @@ struct replica {
 
   boost::asio::io_context io;
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work{io.get_executor()};
-  registry reg{io};
+  registry reg;
   std::optional<pg_history> history;
   std::thread thread;
 };
@@ -163,6 +175,29 @@ TEST(PgHistory, ARunLeftRunningByAKilledReplicaIsShownInterrupted) {
   const std::string messages = messages_of(*got);
   EXPECT_NE(messages.find("page 1 of 9"), std::string::npos) << messages;
   EXPECT_NE(messages.find(interrupted_run_event), std::string::npos) << messages;
+}
+
+TEST(PgHistory, AReplicaWhoseClockIsFiveMinutesOffIsNeitherInterruptedNorHidden) {
+  replica a("skew"), b("skew", {}, std::make_shared<skewed_clock>(std::chrono::minutes(5)));
+  ASSERT_TRUE(a.history->wait_ready(10s));
+  ASSERT_TRUE(b.history->wait_ready(10s));
+  // b's run stays running across many maintenance passes of a (liveness is a lock, not a clock).
+  run r = b.reg.start({.name = "skewed_import"});
+  const std::string uuid(r.uuid());
+  ASSERT_TRUE(replica::eventually([&] { return cluster().psql("select count(*) from systask_run where uuid = '" + uuid + "'") == "1"; }));
+  std::this_thread::sleep_for(600ms);  // twice the grace, a dozen maintenance passes: it must not be interrupted
+  EXPECT_EQ(cluster().psql("select state from systask_run where uuid = '" + uuid + "'"), "0");
+  r.info("written with a clock 5 minutes ahead");
+  r.finish(task_status::successful);
+  ASSERT_TRUE(replica::eventually([&] { return a.reg.find_task(uuid).has_value(); }, 5s)) << "served by the replica on time";
+  const auto got = a.reg.find_task(uuid);
+  EXPECT_EQ(got->status(), task_status::successful);
+  EXPECT_GT(got->start_time(), std::chrono::system_clock::now() + std::chrono::minutes(4)) << "shown with its own clock's times";
+  // And the other way round: a's runs are not hidden on b as if expired or from the future.
+  run q = a.reg.start({.name = "punctual_import"});
+  const std::string q_uuid(q.uuid());
+  q.finish(task_status::successful);
+  ASSERT_TRUE(replica::eventually([&] { return b.reg.find_task(q_uuid).has_value(); }, 5s));
 }
 
 TEST(PgHistory, TheDatabasesLockKeyFunctionIsTheLibrarys) {
