@@ -308,6 +308,7 @@ int main(int argc, char** argv) {
       systask::pg_history_options ho;
       ho.conninfo = f.store;
       ho.on_log = [log](systask::store_state, std::string_view message) { log("store", message); };
+      ho.cluster_lock = lock;  // its counters in /metrics
       history.emplace(reg, ho);
     } catch (const std::exception& e) {
       std::fprintf(stderr, "systask-demo: %s\n", e.what());

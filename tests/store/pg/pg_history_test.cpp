@@ -82,6 +82,14 @@ struct replica {
   std::thread thread;
 };
 
+double extra(const store_stats& s, const std::string& name) {
+  for (const auto& m : s.extra) {
+    if (m.name == name) return m.value;
+  }
+  ADD_FAILURE() << "no series " << name;
+  return -1;
+}
+
 std::string messages_of(const task_record& r) {
   std::string out;
   r.write_messages_json(out);
@@ -112,6 +120,31 @@ TEST(PgHistory, AFinishedRunOfOneReplicaIsServedByTheOtherByteForByte) {
   ASSERT_EQ(status->tasks.size(), 1u);
   EXPECT_EQ(status->tasks[0].uuid(), uuid);
   EXPECT_EQ(cluster().psql("select count(*) from systask_run where uuid = '" + uuid + "' and state = 1"), "1");
+  const store_stats s = b.history->stats();
+  EXPECT_EQ(s.backend, "postgresql");
+  EXPECT_EQ(extra(s, "connected"), 1);
+  EXPECT_EQ(extra(s, "mirror_stale_seconds"), 0);
+  EXPECT_GE(extra(s, "mirrored_runs_total"), 1);
+}
+
+TEST(PgHistory, WhileTheServerIsDownRecordingGoesOnAndMetricsSaySo) {
+  replica a("server_down");
+  ASSERT_TRUE(a.history->wait_ready(10s));
+  cluster().stop();
+  ASSERT_TRUE(replica::eventually([&] { return a.history->stats().state == store_state::degraded; }, 5s));
+  run r = a.reg.start({.name = "during_outage"});
+  r.info("recorded in memory");
+  const std::string uuid(r.uuid());
+  r.finish(task_status::successful);
+  ASSERT_TRUE(replica::eventually([&] { return extra(a.history->stats(), "mirror_stale_seconds") > 0; }));
+  EXPECT_EQ(extra(a.history->stats(), "connected"), 0);
+  EXPECT_TRUE(a.reg.find_task(uuid).has_value()) << "served from memory meanwhile";
+  ASSERT_TRUE(replica::eventually([&] { return a.history->stats().pending == 1; }));
+  cluster().start();
+  ASSERT_TRUE(replica::eventually([&] { return a.history->stats().written == 1; }, 40s)) << "the backlog is written after the reconnect";
+  EXPECT_EQ(cluster().psql("select count(*) from systask_run where uuid = '" + uuid + "' and state = 1"), "1");
+  EXPECT_EQ(extra(a.history->stats(), "mirror_stale_seconds"), 0);
+  EXPECT_EQ(a.history->stats().state, store_state::ok);
 }
 
 TEST(PgHistory, AReplicaStartedLaterLoadsTheHistoryAtConnect) {

@@ -238,9 +238,32 @@ struct pg_history::impl final : run_observer, store_status_source, std::enable_s
       s.dropped = dropped.load(std::memory_order_relaxed);
       s.write_errors = write_errors;
       s.last_success = last_success;
+      const bool up = ready.load();
+      const double stale =
+          up || !unsynced_since ? 0.0
+                                : std::chrono::duration<double>(std::chrono::steady_clock::now() - *unsynced_since).count();
+      s.extra.reserve(8);
+      s.extra.push_back({"connected", "1 while the history's connection is up and its first resync done.", false,
+                         up ? 1.0 : 0.0});
+      s.extra.push_back({"mirror_stale_seconds",
+                         "0 while connected; else for how long other replicas' runs may have been missed.", false, stale});
+      s.extra.push_back({"mirrored_runs_total", "Runs of other replicas restored into this registry.", true,
+                         static_cast<double>(mirrored_runs.load(std::memory_order_relaxed))});
+      if (options.cluster_lock) {
+        const pg_cluster_lock_stats l = options.cluster_lock->stats();
+        s.extra.push_back({"lock_connected", "1 while the cluster lock's connection is up.", false, l.connected ? 1.0 : 0.0});
+        s.extra.push_back({"lock_acquired_total", "Cluster sync locks acquired.", true, static_cast<double>(l.acquired)});
+        s.extra.push_back({"lock_held_elsewhere_total", "Cluster sync lock requests refused: held by another replica.",
+                           true, static_cast<double>(l.held_elsewhere)});
+        s.extra.push_back({"lock_unavailable_total", "Cluster sync lock requests that could not be answered.", true,
+                           static_cast<double>(l.unavailable)});
+        s.extra.push_back({"lock_lost_total", "Cluster sync locks lost while held (their connection dropped).", true,
+                           static_cast<double>(l.locks_lost)});
+      }
     } catch (...) {
       // Allocation failure copying the texts: the counters without them.
       s.reason.clear();
+      s.extra.clear();
     }
     return s;
   }
@@ -282,7 +305,11 @@ struct pg_history::impl final : run_observer, store_status_source, std::enable_s
 
   void on_closed(std::string why) {
     conn.reset();
-    ready = false;
+    {
+      std::lock_guard guard(mutex);
+      ready = false;
+      if (!unsynced_since) unsynced_since = std::chrono::steady_clock::now();
+    }
     maintenance_owner = false;
     asking_maintenance = false;
     dead_since.clear();
@@ -343,6 +370,7 @@ struct pg_history::impl final : run_observer, store_status_source, std::enable_s
         {
           std::lock_guard guard(self->mutex);
           self->ready = true;
+          self->unsynced_since.reset();
         }
         self->cv.notify_all();
         self->write_some();
@@ -614,6 +642,8 @@ struct pg_history::impl final : run_observer, store_status_source, std::enable_s
   std::uint64_t finished_queued = 0, finished_in_flight = 0, written = 0, write_errors = 0;
   std::uint64_t handed = 0, handed_done = 0;
   std::optional<wall_time> last_success;
+  // Since when the mirror has not been known complete (nullopt: connected and resynced).
+  std::optional<std::chrono::steady_clock::time_point> unsynced_since = std::chrono::steady_clock::now();
   store_state state = store_state::degraded;
   std::string reason = "connecting";
   std::atomic<std::uint64_t> dropped{0}, mirrored_runs{0};

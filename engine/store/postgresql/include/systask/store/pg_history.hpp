@@ -55,6 +55,9 @@ struct pg_history_options {
   std::chrono::milliseconds retry_backoff_max{30'000};
   /// The host's log hook; empty: failures are only counted.
   pg_history_log on_log{};
+  /// This replica's cluster lock, if any: /metrics then shows its counters with the history's
+  /// (`systask_store_lock_*{backend="postgresql"}`). Not needed for anything else.
+  std::shared_ptr<const pg_cluster_lock> cluster_lock{};
 };
 
 /// One replica's share of the history in PostgreSQL (docs/store.md, "Replicas").
@@ -86,7 +89,12 @@ class pg_history {
   /// counted as dropped. Does not wait for the executor. Idempotent; never throws.
   void close() noexcept;
 
-  /// Counters for /metrics (any thread; never blocks beyond a short lock; never throws).
+  /// Counters for /metrics (any thread; never blocks beyond a short lock; never throws). Beyond
+  /// the common ones, `extra` holds: `connected` (1 while the history's connection is up and
+  /// its first resync done), `mirror_stale_seconds` (0 while connected; else how long the mirror
+  /// may have missed other replicas' runs), `mirrored_runs_total`, and with `cluster_lock`:
+  /// `lock_connected`, `lock_acquired_total`, `lock_held_elsewhere_total`,
+  /// `lock_unavailable_total`, `lock_lost_total`.
   store_stats stats() const noexcept;
 
   /// This replica's id (a UUID, new for every pg_history), as its rows record it.
