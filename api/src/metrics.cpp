@@ -3,10 +3,12 @@
 #include <systask/engine/limits.hpp>
 #include <systask/engine/render.hpp>
 
+#include <algorithm>
 #include <charconv>
 #include <chrono>
 #include <initializer_list>
 #include <utility>
+#include <vector>
 #include <string>
 
 namespace systask::api {
@@ -220,6 +222,37 @@ std::string render_metrics(const registry& reg) {
       out += ' ';
       number(out, seconds_since_epoch(*st.last_success));
       out += '\n';
+    }
+    // The backends' own series (store_stats::extra), grouped by name in order of appearance.
+    // A name that is not a valid metric name suffix is skipped rather than break the page.
+    auto valid_name = [](const std::string& n) {
+      if (n.empty() || n.front() < 'a' || n.front() > 'z') return false;
+      return std::all_of(n.begin(), n.end(),
+                         [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'; });
+    };
+    std::vector<const store_metric*> kinds;
+    for (const auto& st : stores) {
+      for (const auto& m : st.extra) {
+        if (!valid_name(m.name)) continue;
+        if (std::none_of(kinds.begin(), kinds.end(), [&](const store_metric* k) { return k->name == m.name; })) {
+          kinds.push_back(&m);
+        }
+      }
+    }
+    for (const store_metric* kind : kinds) {
+      const std::string name = "systask_store_" + kind->name;
+      header(out, name, kind->counter ? "counter" : "gauge", kind->help);
+      for (const auto& st : stores) {
+        for (const auto& m : st.extra) {
+          if (m.name != kind->name) continue;
+          out += name;
+          label_set(out, {{"backend", st.backend}});
+          out += ' ';
+          number(out, m.value);
+          out += '\n';
+          break;
+        }
+      }
     }
     header(out, "systask_store_state", "gauge", "The store's state: 1 for the current one, 0 for the others.");
     for (const auto& st : stores) {

@@ -13,6 +13,10 @@
 #include <systask/engine/timestamp.hpp>
 #include <systask/http/server.hpp>
 #include <systask/store/sqlite.hpp>
+#if SYSTASK_DEMO_POSTGRESQL
+#include <systask/store/pg_history.hpp>
+#include <systask/store/postgresql.hpp>
+#endif
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -61,7 +65,7 @@ struct flags {
   bool json = false;         // NDJSON events on stdout instead of the progress display
   bool markup_user = false;  // a user named like markup, which every provider rejects
   unsigned threads = 2;
-  std::string store = "sqlite:systask-demo.db";  // --store: "memory" or "sqlite:PATH"
+  std::string store = "sqlite:systask-demo.db";  // --store: "memory", "sqlite:PATH" or a postgresql:// URI
 };
 
 constexpr const char* usage = R"usage(systask-demo: an identity-provider-like host that syncs a generated directory to
@@ -99,7 +103,10 @@ Usage: systask-demo [flags]
   --threads N           worker threads of the Asio pool (default 2)
   --no-progress         no live progress display
   --store STORE         where the history is kept: sqlite:PATH (default sqlite:systask-demo.db,
-                        in the working directory; survives a restart) or memory
+                        in the working directory; survives a restart), memory, or a libpq URI
+                        postgresql://USER@HOST:PORT/DB: replicas of the demo started with the
+                        same URI share one history and one sync lock per provider
+                        (docs/store.md, "Replicas"; scripts/replicas starts two)
   --json                one JSON event per line on stdout (run_started, run_finished,
                         schedule_skipped, schedule_failed, ...; docs/demo.md) instead of the
                         progress display; the banner goes to stderr. Not with --once
@@ -202,9 +209,13 @@ flags parse_flags(int argc, char** argv) {
       f.progress = false;
     } else if (flag == "--store") {
       f.store = value();
-      if (f.store != "memory" && (!f.store.starts_with("sqlite:") || f.store.size() == 7)) {
-        bad_flag("--store needs sqlite:PATH or memory, not '" + f.store + "'");
+      const bool postgresql = f.store.starts_with("postgresql://") || f.store.starts_with("postgres://");
+      if (f.store != "memory" && !postgresql && (!f.store.starts_with("sqlite:") || f.store.size() == 7)) {
+        bad_flag("--store needs sqlite:PATH, memory or postgresql://..., not '" + f.store + "'");
       }
+#if !SYSTASK_DEMO_POSTGRESQL
+      if (postgresql) bad_flag("--store postgresql://... needs systask::store_postgresql, which this build lacks");
+#endif
     } else {
       bad_flag("unknown flag '" + flag + "'");
     }
@@ -276,7 +287,39 @@ int main(int argc, char** argv) {
   // The history from the last run of the demo, before anything is served. Declared after the
   // registry, so closed before it.
   std::optional<systask::sqlite_store> store;
-  if (f.store != "memory") {
+  const bool replicated = f.store.starts_with("postgres");
+#if SYSTASK_DEMO_POSTGRESQL
+  // Replicas: one sync lock per provider across every demo started with this URI (taken by the
+  // scheduler's async_run), and one history. Both connect in the background; the demo waits a
+  // little for the history's first resync so that its first page shows the others' runs.
+  std::optional<systask::pg_history> history;
+  if (replicated) {
+    auto log = [human](std::string_view what, std::string_view message) {
+      std::fprintf(human, "%.*s: %.*s\n", static_cast<int>(what.size()), what.data(), static_cast<int>(message.size()),
+                   message.data());
+      std::fflush(human);
+    };
+    try {
+      systask::pg_cluster_lock_options lo;
+      lo.conninfo = f.store;
+      lo.on_log = [log](systask::pg_log_level, std::string_view message) { log("cluster lock", message); };
+      auto lock = std::make_shared<systask::pg_cluster_lock>(pool.get_executor(), lo);
+      reg.set_cluster_lock(lock);
+      systask::pg_history_options ho;
+      ho.conninfo = f.store;
+      ho.on_log = [log](systask::store_state, std::string_view message) { log("store", message); };
+      ho.cluster_lock = lock;  // its counters in /metrics
+      history.emplace(reg, ho);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "systask-demo: %s\n", e.what());
+      return 1;
+    }
+    const bool ready = history->wait_ready(10s);
+    std::fprintf(human, "store: postgresql, replica %s (%s)\n", history->replica_id().c_str(),
+                 ready ? "connected" : "not connected yet: recording in memory, retrying");
+  }
+#endif
+  if (f.store != "memory" && !replicated) {
     systask::sqlite_store_options so;
     so.path = f.store.substr(7);
     so.on_log = [human](systask::store_state, std::string_view message) {
@@ -291,7 +334,7 @@ int main(int argc, char** argv) {
     }
     std::fprintf(human, "store: sqlite %s (%zu runs restored, %zu interrupted)\n", so.path.c_str(),
                  store->restored().runs_restored, store->restored().interrupted.size());
-  } else {
+  } else if (!replicated) {
     std::fprintf(human, "store: memory (nothing survives a restart)\n");
   }
 
@@ -515,6 +558,9 @@ int main(int argc, char** argv) {
     std::fprintf(human, "\nsystask-demo: stopped\n");
   }
   if (store) drain_store(reg, *store);
+#if SYSTASK_DEMO_POSTGRESQL
+  if (history) history->wait_written(5s);
+#endif
   pool.stop();  // the registry's expiry timer would keep the pool busy for hours
   pool.join();
   return 0;

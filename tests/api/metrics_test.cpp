@@ -140,7 +140,7 @@ TEST(Metrics, StoreMetricsForEachAttachedStore) {
   };
   api_fixture f;
   auto a = std::make_shared<fixed_store>();
-  a->s = {"sqlite", store_state::degraded, "disk full", 7, 100, 3, 2, f.clock->wall_now()};
+  a->s = {"sqlite", store_state::degraded, "disk full", 7, 100, 3, 2, f.clock->wall_now(), {}};
   f.reg.attach_store(a);
   auto twin = std::make_shared<fixed_store>();
   twin->s.backend = "sqlite";
@@ -160,9 +160,39 @@ TEST(Metrics, StoreMetricsForEachAttachedStore) {
             std::string::npos);
   EXPECT_NE(text.find(R"(systask_store_state{backend="sqlite",state="degraded"} 1)"), std::string::npos);
   EXPECT_NE(text.find(R"(systask_store_state{backend="sqlite",state="ok"} 0)"), std::string::npos);
+  EXPECT_EQ(text.find("systask_store_mirror"), std::string::npos) << "no extra series: none shown";
   EXPECT_TRUE(f.reg.detach_store(a));
   EXPECT_FALSE(f.reg.detach_store(a));
   EXPECT_EQ(api::render_metrics(f.reg).find("systask_store_"), std::string::npos);
+}
+
+TEST(Metrics, AStoresOwnSeriesAreShownPerBackendUnderOneHeader) {
+  struct fixed_store : store_status_source {
+    store_stats s;
+    store_stats stats() const noexcept override { return s; }
+  };
+  api_fixture f;
+  auto pg = std::make_shared<fixed_store>();
+  pg->s.backend = "postgresql";
+  pg->s.extra = {{"mirror_stale_seconds", "Seconds the mirror may have missed.", false, 2.5},
+                 {"lock_lost_total", "Locks lost.", true, 3},
+                 {"Bad-Name", "skipped", false, 1}};
+  auto other = std::make_shared<fixed_store>();
+  other->s.backend = "other";
+  other->s.extra = {{"lock_lost_total", "Locks lost.", true, 0}};
+  f.reg.attach_store(pg);
+  f.reg.attach_store(other);
+  const std::string text = api::render_metrics(f.reg);
+  EXPECT_NE(text.find("# TYPE systask_store_mirror_stale_seconds gauge\n"
+                      R"(systask_store_mirror_stale_seconds{backend="postgresql"} 2.5)" "\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("# TYPE systask_store_lock_lost_total counter\n"
+                      R"(systask_store_lock_lost_total{backend="postgresql"} 3)" "\n"
+                      R"(systask_store_lock_lost_total{backend="other"} 0)" "\n"),
+            std::string::npos)
+      << text;
+  EXPECT_EQ(text.find("Bad-Name"), std::string::npos) << "an invalid name is skipped, not rendered";
 }
 
 }  // namespace

@@ -91,6 +91,15 @@ enum class store_state : unsigned char {
 };
 BOOST_DESCRIBE_ENUM(store_state, ok, degraded, read_only, disabled)
 
+/// One more series a store reports beyond the common ones (e.g. PostgreSQL's mirror staleness),
+/// shown in /metrics as `systask_store_<name>{backend="..."}`.
+struct store_metric {
+  std::string name;      ///< [a-z0-9_], starting with a letter, e.g. "mirror_stale_seconds"
+  std::string help;      ///< one sentence for the # HELP line
+  bool counter = false;  ///< a counter (only grows); false: a gauge
+  double value = 0;
+};
+
 /// A store's counters. Finished runs handed to the store: pending + written + dropped.
 struct store_stats {
   std::string backend;             ///< "sqlite", "postgresql", ...: one attached store per name
@@ -101,6 +110,7 @@ struct store_stats {
   std::uint64_t dropped = 0;       ///< finished runs that will never be written (queue full, observer events lost)
   std::uint64_t write_errors = 0;  ///< failed write attempts, ever
   std::optional<wall_time> last_success;  ///< when a write last succeeded
+  std::vector<store_metric> extra;        ///< the backend's own series, in a stable order
 };
 
 /// What a store implements so that the registry's /metrics can show it (`registry::attach_store`).

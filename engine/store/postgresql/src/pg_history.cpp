@@ -1,0 +1,720 @@
+// SPDX-License-Identifier: BSL-1.0
+#include <systask/store/pg_history.hpp>
+#include <systask/store/postgresql.hpp>
+
+#include <systask/engine/json_escape.hpp>
+#include <systask/engine/observer.hpp>
+
+#include "pg_connection.hpp"
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <charconv>
+#include <condition_variable>
+#include <cstdio>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <random>
+#include <unordered_set>
+
+namespace systask {
+
+namespace {
+
+using detail::pg_connection;
+using detail::pg_result;
+using row = std::vector<std::optional<std::string>>;
+using namespace std::chrono_literals;
+
+// Runs per write statement: the NOTIFY that names them stays under PostgreSQL's 8000 bytes.
+constexpr std::size_t batch_runs = 128;
+
+enum class row_state : int { running = 0, finished = 1, interrupted = 2 };
+
+std::string new_uuid() {
+  std::random_device rd;
+  std::uniform_int_distribution<unsigned> byte(0, 255);
+  unsigned char b[16];
+  for (auto& x : b) x = static_cast<unsigned char>(byte(rd));
+  b[6] = static_cast<unsigned char>((b[6] & 0x0f) | 0x40);
+  b[8] = static_cast<unsigned char>((b[8] & 0x3f) | 0x80);
+  char out[37];
+  std::snprintf(out, sizeof out, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
+                b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+  return out;
+}
+
+std::int64_t nanos(wall_time t) {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+}
+wall_time from_nanos(std::int64_t ns) {
+  return wall_time{std::chrono::duration_cast<wall_time::duration>(std::chrono::nanoseconds{ns})};
+}
+
+std::int64_t to_int(const std::optional<std::string>& v) {
+  std::int64_t out = 0;
+  if (v) std::from_chars(v->data(), v->data() + v->size(), out);
+  return out;
+}
+
+std::string hex(std::string_view bytes) {
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes.size() * 2);
+  for (unsigned char c : bytes) {
+    out += digits[c >> 4];
+    out += digits[c & 15];
+  }
+  return out;
+}
+
+std::string unhex(std::string_view text) {
+  auto value = [](char c) { return c <= '9' ? c - '0' : c - 'a' + 10; };
+  std::string out;
+  out.reserve(text.size() / 2);
+  for (std::size_t i = 0; i + 1 < text.size(); i += 2) {
+    out += static_cast<char>((value(text[i]) << 4) | value(text[i + 1]));
+  }
+  return out;
+}
+
+// Schema v1. Times are nanoseconds since the epoch as the recording replica's clock read them
+// (displayed times); liveness never compares them with another clock (the maintenance owner
+// uses locks). `compact` is the engine's compact message format, restored byte for byte.
+const char* const schema_statements[] = {
+    "create table if not exists systask_meta (key text primary key, value text not null)",
+    "create table if not exists systask_run ("
+    " uuid uuid primary key, namespace text not null, replica uuid not null, name text not null, uid text not null,"
+    " description text not null, provider_kind text, provider_id bigint,"
+    " state smallint not null,"  // 0 running, 1 finished, 2 interrupted (its replica died)
+    " status smallint not null, start_ns bigint not null, finish_ns bigint not null,"
+    " duration double precision not null, expires_ns bigint, overflow smallint not null,"
+    " appended bigint not null, dropped bigint not null, prefilled boolean not null)",
+    "create index if not exists systask_run_finish on systask_run (namespace, finish_ns desc)",
+    "create index if not exists systask_run_expires on systask_run (namespace, expires_ns) where expires_ns is not null",
+    "create index if not exists systask_run_running on systask_run (namespace, replica) where state = 0",
+    "create table if not exists systask_message ("
+    " run_uuid uuid not null, seq bigint not null, compact bytea not null, primary key (run_uuid, seq))",
+    // The lock key of a name, as pg_lock_key computes it, so that SQL can ask pg_locks about a
+    // replica's liveness lock.
+    "create or replace function systask_lock_key(name text) returns bigint language sql immutable as $$"
+    " select ('x' || string_agg(lpad(to_hex(get_byte(h, 7 - i)), 2, '0'), '' order by i))::bit(64)::bigint"
+    " from (select sha256(convert_to(name, 'UTF8')) as h) t, generate_series(0, 7) as i $$",
+    "insert into systask_meta values ('schema_version', '1') on conflict (key) do nothing",
+};
+
+constexpr const char* run_columns =
+    "r.uuid::text, r.name, r.uid, r.description, r.provider_kind, r.provider_id, r.state, r.status, r.start_ns,"
+    " r.finish_ns, r.duration, r.expires_ns, r.overflow, r.appended, r.dropped, r.prefilled,"
+    " (select string_agg(m.seq::text || ':' || encode(m.compact, 'hex'), ',' order by m.seq)"
+    "  from systask_message m where m.run_uuid = r.uuid)";
+
+run_image image_of(const row& r) {
+  run_image im;
+  im.uuid = r[0].value_or("");
+  im.name = r[1].value_or("");
+  im.uid = r[2].value_or("");
+  im.description = r[3].value_or("");
+  if (r[4]) im.provider = provider_ref{*r[4], to_int(r[5])};
+  const auto state = static_cast<row_state>(to_int(r[6]));
+  im.status = static_cast<task_status>(std::clamp<std::int64_t>(to_int(r[7]), 0, 255));
+  im.start = from_nanos(to_int(r[8]));
+  im.finish = from_nanos(to_int(r[9]));
+  im.duration = r[10] ? std::strtod(r[10]->c_str(), nullptr) : 0.0;
+  if (r[11]) im.expires = from_nanos(to_int(r[11]));
+  im.overflow = static_cast<overflow_policy>(std::clamp<std::int64_t>(to_int(r[12]), 0, 255));
+  im.appended = static_cast<std::uint64_t>(to_int(r[13]));
+  im.dropped = static_cast<std::uint64_t>(to_int(r[14]));
+  im.prefilled = r[15] && *r[15] == "t";
+  im.interrupted = state == row_state::interrupted;
+  if (r[16]) {
+    std::string_view all = *r[16];
+    while (!all.empty()) {
+      const std::size_t comma = std::min(all.find(','), all.size());
+      const std::string_view one = all.substr(0, comma);
+      const std::size_t colon = one.find(':');
+      stored_message m;
+      std::from_chars(one.data(), one.data() + colon, m.seq);
+      m.compact = unhex(one.substr(colon + 1));
+      im.messages.push_back(std::move(m));
+      all.remove_prefix(std::min(comma + 1, all.size()));
+    }
+  }
+  return im;
+}
+
+// One run as a JSON object for jsonb_to_recordset (messages separately).
+void append_run_json(std::string& out, const run_image& im, row_state state) {
+  out += "{\"uuid\":";
+  append_json_string(out, im.uuid);
+  out += ",\"name\":";
+  append_json_string(out, im.name);
+  out += ",\"uid\":";
+  append_json_string(out, im.uid);
+  out += ",\"description\":";
+  append_json_string(out, im.description);
+  out += ",\"provider_kind\":";
+  if (im.provider) {
+    append_json_string(out, im.provider->kind);
+    out += ",\"provider_id\":" + std::to_string(im.provider->id);
+  } else {
+    out += "null,\"provider_id\":null";
+  }
+  char duration[32];
+  std::snprintf(duration, sizeof duration, "%.17g", im.duration);
+  out += ",\"state\":" + std::to_string(static_cast<int>(state)) +
+         ",\"status\":" + std::to_string(static_cast<int>(im.status)) + ",\"start_ns\":" + std::to_string(nanos(im.start)) +
+         ",\"finish_ns\":" + std::to_string(nanos(im.finish)) + ",\"duration\":" + duration + ",\"expires_ns\":" +
+         (im.expires ? std::to_string(nanos(*im.expires)) : std::string("null")) +
+         ",\"overflow\":" + std::to_string(static_cast<int>(im.overflow)) + ",\"appended\":" + std::to_string(im.appended) +
+         ",\"dropped\":" + std::to_string(im.dropped) + ",\"prefilled\":" + (im.prefilled ? "true" : "false") + "}";
+}
+
+struct queued_run {
+  run_image image;
+  bool finished = false;
+};
+
+}  // namespace
+
+struct pg_history::impl final : run_observer, store_status_source, std::enable_shared_from_this<impl> {
+  impl(registry& r, pg_history_options o, detail::pg_conninfo info)
+      : reg(r),
+        options(std::move(o)),
+        conninfo(std::move(info)),
+        strand(boost::asio::make_strand(r.get_executor())),
+        flush_timer(strand),
+        resync_timer(strand),
+        maintenance_timer(strand),
+        reconnect_timer(strand),
+        replica(new_uuid()),
+        channel("systask_" + options.name_space),
+        replica_key(pg_lock_key("systask/" + options.name_space + "/replica/" + replica)),
+        maintenance_key(pg_lock_key("systask/" + options.name_space + "/maintenance")),
+        migrate_key(pg_lock_key("systask/" + options.name_space + "/migrate")),
+        backoff(options.retry_backoff_min) {}
+
+  // ---- observer (on the registry's strand): queue, never wait -------------------------------
+  void on_started(const task_record& run) override {
+    if (!run.running()) return;  // its on_finished follows with the whole run
+    enqueue(make_run_image(run), false);
+  }
+  void on_finished(const task_record& run) override { enqueue(make_run_image(run), true); }
+  void on_dropped(const dropped_events& d) override { dropped.fetch_add(d.finished, std::memory_order_relaxed); }
+
+  void enqueue(run_image im, bool finished) {
+    {
+      std::lock_guard guard(mutex);
+      own.insert(im.uuid);
+      if (read_only_db.load(std::memory_order_relaxed)) {
+        dropped.fetch_add(finished, std::memory_order_relaxed);  // never written: counted once
+        return;
+      }
+      if (finished && finished_queued >= options.queue_capacity) {
+        dropped.fetch_add(1, std::memory_order_relaxed);
+        return;
+      }
+      finished_queued += finished;
+      ++handed;
+      queue.push_back({std::move(im), finished});
+    }
+    boost::asio::post(strand, [self = shared_from_this()] { self->write_some(); });
+  }
+
+  // ---- status --------------------------------------------------------------------------------
+  store_stats stats() const noexcept override {
+    store_stats s;
+    try {
+      std::lock_guard guard(mutex);
+      s.backend = "postgresql";
+      s.state = state;
+      s.reason = reason;
+      s.pending = finished_queued + finished_in_flight;
+      s.written = written;
+      s.dropped = dropped.load(std::memory_order_relaxed);
+      s.write_errors = write_errors;
+      s.last_success = last_success;
+      const bool up = ready.load();
+      const double stale =
+          up || !unsynced_since ? 0.0
+                                : std::chrono::duration<double>(std::chrono::steady_clock::now() - *unsynced_since).count();
+      s.extra.reserve(8);
+      s.extra.push_back({"connected", "1 while the history's connection is up and its first resync done.", false,
+                         up ? 1.0 : 0.0});
+      s.extra.push_back({"mirror_stale_seconds",
+                         "0 while connected; else for how long other replicas' runs may have been missed.", false, stale});
+      s.extra.push_back({"mirrored_runs_total", "Runs of other replicas restored into this registry.", true,
+                         static_cast<double>(mirrored_runs.load(std::memory_order_relaxed))});
+      if (options.cluster_lock) {
+        const pg_cluster_lock_stats l = options.cluster_lock->stats();
+        s.extra.push_back({"lock_connected", "1 while the cluster lock's connection is up.", false, l.connected ? 1.0 : 0.0});
+        s.extra.push_back({"lock_acquired_total", "Cluster sync locks acquired.", true, static_cast<double>(l.acquired)});
+        s.extra.push_back({"lock_held_elsewhere_total", "Cluster sync lock requests refused: held by another replica.",
+                           true, static_cast<double>(l.held_elsewhere)});
+        s.extra.push_back({"lock_unavailable_total", "Cluster sync lock requests that could not be answered.", true,
+                           static_cast<double>(l.unavailable)});
+        s.extra.push_back({"lock_lost_total", "Cluster sync locks lost while held (their connection dropped).", true,
+                           static_cast<double>(l.locks_lost)});
+      }
+    } catch (...) {
+      // Allocation failure copying the texts: the counters without them.
+      s.reason.clear();
+      s.extra.clear();
+    }
+    return s;
+  }
+
+  void set_state(store_state st, std::string why) {
+    bool changed = false;
+    {
+      std::lock_guard guard(mutex);
+      changed = state != st || reason != why;
+      state = st;
+      reason = why;
+    }
+    cv.notify_all();
+    if (changed && options.on_log) {
+      try {
+        options.on_log(st, why.empty() ? std::string_view("connected") : std::string_view(why));
+      } catch (...) {
+      }
+    }
+  }
+
+  // ---- connection (on the strand) ------------------------------------------------------------
+  void connect() {
+    if (closed) return;
+    detail::pg_connection::callbacks cb;
+    std::weak_ptr<impl> weak = weak_from_this();
+    cb.on_connected = [weak] {
+      if (auto self = weak.lock()) self->on_connected();
+    };
+    cb.on_notify = [weak](detail::pg_notification n) {
+      if (auto self = weak.lock()) self->on_notify(n.payload);
+    };
+    cb.on_closed = [weak](std::string why) {
+      if (auto self = weak.lock()) self->on_closed(std::move(why));
+    };
+    conn = pg_connection::create(strand, conninfo, 10s, std::move(cb));
+    conn->start();
+  }
+
+  void on_closed(std::string why) {
+    conn.reset();
+    {
+      std::lock_guard guard(mutex);
+      ready = false;
+      if (!unsynced_since) unsynced_since = std::chrono::steady_clock::now();
+    }
+    maintenance_owner = false;
+    asking_maintenance = false;
+    dead_since.clear();
+    if (closed) return;
+    set_state(store_state::degraded, "PostgreSQL unreachable, retrying: " + why);
+    reconnect_timer.expires_after(backoff);
+    backoff = std::min(backoff * 2, options.retry_backoff_max);
+    reconnect_timer.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+      if (!ec) self->connect();
+    });
+  }
+
+  // Migrate, take the liveness lock, LISTEN, resync: queued in order on the one session.
+  void on_connected() {
+    auto c = conn;
+    setup_error.clear();
+    // A failed step aborts the transaction: the statements queued after it fail too, and the
+    // final "commit" rolls it back. The last step then drops the connection and retries.
+    auto fail_on_error = [self = shared_from_this(), c](const pg_result& r, const char* step) {
+      if (r.ok || c != self->conn) return !r.ok;
+      if (self->setup_error.empty()) self->setup_error = std::string(step) + ": " + r.error;
+      return true;
+    };
+    c->query("begin", {}, [](pg_result) {});
+    c->query("select pg_advisory_xact_lock($1)", {std::to_string(migrate_key)},
+             [fail_on_error](pg_result r) { fail_on_error(r, "migration lock"); });
+    for (const char* sql : schema_statements) {
+      c->query(sql, {}, [fail_on_error](pg_result r) { fail_on_error(r, "migration"); });
+    }
+    c->query("select value from systask_meta where key = 'schema_version'", {},
+             [self = shared_from_this(), fail_on_error](pg_result r) {
+               if (fail_on_error(r, "schema version")) return;
+               const std::int64_t v = r.rows.empty() ? 0 : to_int(r.rows[0][0]);
+               self->read_only = v > pg_schema_version;
+               self->read_only_db.store(self->read_only, std::memory_order_relaxed);
+               self->schema_seen = v;
+             });
+    c->query("commit", {}, [](pg_result) {});
+    c->query("select pg_try_advisory_lock($1)", {std::to_string(replica_key)}, [](pg_result) {});
+    c->query("listen " + pg_connection::quote_identifier(channel), {}, [](pg_result) {});
+    c->query("select 1", {}, [self = shared_from_this(), c](pg_result r) {
+      if (c != self->conn || !r.ok) return;
+      if (!self->setup_error.empty()) {
+        c->close();
+        self->on_closed("schema setup failed: " + self->setup_error);
+        return;
+      }
+      self->backoff = self->options.retry_backoff_min;
+      if (self->read_only) {
+        self->set_state(store_state::read_only, "the database's schema (version " + std::to_string(self->schema_seen) +
+                                                    ") is newer than this library's (" +
+                                                    std::to_string(pg_schema_version) + "): nothing is written");
+      } else {
+        self->set_state(store_state::ok, "");
+      }
+      self->resync([self, c](bool ok) {
+        if (!ok || c != self->conn) return;
+        {
+          std::lock_guard guard(self->mutex);
+          self->ready = true;
+          self->unsynced_since.reset();
+        }
+        self->cv.notify_all();
+        self->write_some();
+      });
+      self->arm_timers();
+    });
+  }
+
+  void arm_timers() {
+    if (timers_armed) return;
+    timers_armed = true;
+    tick(flush_timer, options.flush_interval, [](impl& s) { s.write_some(); });
+    tick(resync_timer, options.resync_interval, [](impl& s) {
+      if (s.ready) s.resync([](bool) {});
+    });
+    tick(maintenance_timer, options.maintenance_interval, [](impl& s) { s.maintain(); });
+  }
+
+  template <class Work>
+  void tick(boost::asio::steady_timer& timer, std::chrono::milliseconds every, Work work) {
+    timer.expires_after(every);
+    timer.async_wait([self = shared_from_this(), &timer, every, work](boost::system::error_code ec) {
+      if (ec || self->closed) return;
+      work(*self);
+      self->tick(timer, every, work);
+    });
+  }
+
+  // ---- writing (on the strand) -----------------------------------------------------------------
+  void write_some() {
+    if (!ready || writing || !conn || read_only || closed) return;
+    std::vector<queued_run> batch;
+    {
+      std::lock_guard guard(mutex);
+      while (!queue.empty() && batch.size() < batch_runs) {
+        batch.push_back(std::move(queue.front()));
+        queue.pop_front();
+        if (batch.back().finished) {
+          --finished_queued;
+          ++finished_in_flight;
+        }
+      }
+    }
+    if (batch.empty()) return;
+    // A run that started and finished within one batch is written once, finished (one
+    // INSERT ... ON CONFLICT DO UPDATE may not touch a row twice).
+    std::unordered_set<std::string> finished_here;
+    for (const auto& q : batch) {
+      if (q.finished) finished_here.insert(q.image.uuid);
+    }
+    std::string runs = "[", messages = "[";
+    for (const auto& q : batch) {
+      if (!q.finished && finished_here.contains(q.image.uuid)) continue;
+      if (runs.size() > 1) runs += ',';
+      append_run_json(runs, q.image, q.finished ? row_state::finished : row_state::running);
+      for (const auto& m : q.image.messages) {
+        if (messages.size() > 1) messages += ',';
+        messages += "{\"run\":\"" + q.image.uuid + "\",\"seq\":" + std::to_string(m.seq) + ",\"hex\":\"" + hex(m.compact) + "\"}";
+      }
+    }
+    runs += ']';
+    messages += ']';
+    // One statement, so one transaction: the runs, their messages, and the NOTIFY that names
+    // them (delivered at commit). A finished row is final; a running row never overwrites it.
+    static constexpr const char* sql =
+        "with runs as ("
+        " insert into systask_run as r (uuid, namespace, replica, name, uid, description, provider_kind, provider_id, state,"
+        "  status, start_ns, finish_ns, duration, expires_ns, overflow, appended, dropped, prefilled)"
+        " select x.uuid::uuid, $5, $3::uuid, x.name, x.uid, x.description, x.provider_kind, x.provider_id, x.state,"
+        "  x.status, x.start_ns, x.finish_ns, x.duration, x.expires_ns, x.overflow, x.appended, x.dropped, x.prefilled"
+        " from jsonb_to_recordset($1::jsonb) as x(uuid text, name text, uid text, description text,"
+        "  provider_kind text, provider_id bigint, state smallint, status smallint, start_ns bigint, finish_ns bigint,"
+        "  duration double precision, expires_ns bigint, overflow smallint, appended bigint, dropped bigint,"
+        "  prefilled boolean)"
+        " on conflict (uuid) do update set state = excluded.state, status = excluded.status,"
+        "  finish_ns = excluded.finish_ns, duration = excluded.duration, expires_ns = excluded.expires_ns,"
+        "  appended = excluded.appended, dropped = excluded.dropped"
+        "  where r.state <> 1 and excluded.state <> 0 and r.replica = excluded.replica"
+        " returning r.uuid, r.state),"
+        " messages as ("
+        " insert into systask_message (run_uuid, seq, compact)"
+        " select x.run::uuid, x.seq, decode(x.hex, 'hex') from jsonb_to_recordset($2::jsonb) as x(run text, seq bigint, hex text)"
+        " on conflict do nothing)"
+        " select pg_notify($4, 'run:' || $3 || ':' || string_agg(uuid::text, ',')) from runs where state <> 0"
+        " having count(*) > 0";
+    writing = true;
+    auto shared_batch = std::make_shared<std::vector<queued_run>>(std::move(batch));
+    conn->query(sql, {runs, messages, replica, channel, options.name_space}, [self = shared_from_this(), shared_batch](pg_result r) {
+      self->writing = false;
+      std::size_t finished = 0;
+      for (const auto& q : *shared_batch) finished += q.finished;
+      {
+        std::lock_guard guard(self->mutex);
+        self->finished_in_flight -= finished;
+        if (r.ok) {
+          self->written += finished;
+          self->handed_done += shared_batch->size();
+          self->last_success = std::chrono::system_clock::now();
+        } else {
+          // Put back in front, in order: the write is idempotent, so a batch that may have
+          // committed before the failure is simply sent again.
+          ++self->write_errors;
+          for (auto it = shared_batch->rbegin(); it != shared_batch->rend(); ++it) {
+            self->finished_queued += it->finished;
+            self->queue.push_front(std::move(*it));
+          }
+        }
+      }
+      self->cv.notify_all();
+      if (r.ok) {
+        self->write_some();
+      } else {
+        self->set_state(store_state::degraded, "write failed, retrying: " + r.error);
+      }
+    });
+  }
+
+  // ---- mirroring (on the strand) -------------------------------------------------------------
+  void on_notify(const std::string& payload) {
+    // "run:<replica>:<uuid>,<uuid>..."
+    if (!payload.starts_with("run:")) return;
+    const std::size_t colon = payload.find(':', 4);
+    if (colon == std::string::npos || payload.compare(4, colon - 4, replica) == 0) return;
+    std::string list = "{" + payload.substr(colon + 1) + "}";
+    fetch("select " + std::string(run_columns) +
+              " from systask_run r where r.uuid = any($1::uuid[]) and r.namespace = $2 and r.state <> 0",
+          {list, options.name_space}, [](bool) {});
+  }
+
+  void resync(std::function<void(bool)> then) {
+    fetch("select " + std::string(run_columns) +
+              " from systask_run r where r.namespace = $4 and r.state <> 0 and r.replica <> $1::uuid"
+              " and (r.expires_ns is null or r.expires_ns > $2) order by r.finish_ns desc limit $3",
+          {replica, std::to_string(nanos(std::chrono::system_clock::now())), std::to_string(options.resync_limit),
+           options.name_space},
+          std::move(then));
+  }
+
+  void fetch(std::string sql, row params, std::function<void(bool)> then) {
+    if (!conn) return;
+    conn->query(std::move(sql), std::move(params), [self = shared_from_this(), then = std::move(then)](pg_result r) {
+      if (r.ok) self->mirror(r.rows);
+      then(r.ok);
+    });
+  }
+
+  void mirror(const std::vector<row>& rows) {
+    std::vector<run_image> images;
+    {
+      std::lock_guard guard(mutex);
+      for (const auto& r : rows) {
+        if (!r[0] || own.contains(*r[0]) || !mirrored.insert(*r[0]).second) continue;
+        images.push_back(image_of(r));
+      }
+    }
+    if (images.empty()) return;
+    std::vector<provider_image> providers;
+    for (const auto& im : images) {
+      if (!im.provider || im.interrupted) continue;
+      provider_image p{im.provider->kind, im.provider->id, std::nullopt, std::nullopt};
+      if (im.status == task_status::successful) p.last_success = im.finish;
+      providers.push_back(std::move(p));
+    }
+    try {
+      const restore_report report = reg.restore(std::move(images), std::move(providers));
+      mirrored_runs.fetch_add(report.runs_restored, std::memory_order_relaxed);
+      if (!report.errors.empty() && options.on_log) {
+        options.on_log(store_state::ok, "mirror: " + std::to_string(report.errors.size()) + " run(s) of other replicas refused, first: " +
+                                  report.errors.front().item + ": " + report.errors.front().reason);
+      }
+    } catch (...) {
+      ++write_errors;  // only std::bad_alloc: what was restored stays
+    }
+  }
+
+  // ---- maintenance (on the strand; one owner among the replicas) ---------------------------
+  void maintain() {
+    if (!ready || !conn || read_only) return;
+    if (!maintenance_owner) {
+      // Asked again only while not the owner, one request at a time: a session that takes an
+      // advisory lock it holds holds it twice (research/persistence.md 4.9).
+      if (asking_maintenance) return;
+      asking_maintenance = true;
+      conn->query("select pg_try_advisory_lock($1)", {std::to_string(maintenance_key)},
+                  [self = shared_from_this(), c = conn](pg_result r) {
+                    self->asking_maintenance = false;
+                    if (c != self->conn) return;  // answered on a connection that is gone
+                    if (r.ok && !r.rows.empty() && r.rows[0][0] == "t") {
+                      self->maintenance_owner = true;
+                      self->maintain();
+                    }
+                  });
+      return;
+    }
+    // Runs left running by a replica whose liveness lock is gone (its session ended: the
+    // process died, or its connection did) become interrupted, and the others are told. A
+    // replica is given `interrupt_grace` to come back first: a connection that drops and
+    // reconnects (a server restart) takes its lock again, and its runs go on.
+    static constexpr const char* liveness =
+        "exists (select 1 from pg_locks l where l.locktype = 'advisory' and l.granted"
+        " and l.database = (select oid from pg_database where datname = current_database())"
+        " and ((l.classid::bigint << 32) | l.objid::bigint) = systask_lock_key('systask/' || $1 || '/replica/' || r.replica::text))";
+    conn->query(std::string("select distinct r.replica::text from systask_run r where r.namespace = $1 and r.state = 0"
+                            " and not ") + liveness,
+                {options.name_space}, [self = shared_from_this()](pg_result r) {
+                  if (!r.ok || !self->conn) return;
+                  const auto now = std::chrono::steady_clock::now();
+                  std::map<std::string, std::chrono::steady_clock::time_point> still_dead;
+                  std::string overdue;
+                  for (const auto& row : r.rows) {
+                    if (!row[0]) continue;
+                    const auto seen = self->dead_since.find(*row[0]);
+                    const auto since = seen == self->dead_since.end() ? now : seen->second;
+                    still_dead.emplace(*row[0], since);
+                    if (now - since >= self->options.interrupt_grace) overdue += (overdue.empty() ? "" : ",") + *row[0];
+                  }
+                  self->dead_since = std::move(still_dead);
+                  if (overdue.empty()) return;
+                  self->conn->query(
+                      std::string("with dead as (update systask_run r set state = 2,"
+                                  " finish_ns = greatest(r.start_ns, (extract(epoch from clock_timestamp()) * 1000000000)::bigint)"
+                                  " where r.namespace = $1 and r.state = 0 and r.replica = any($3::uuid[]) and not ") +
+                          liveness +
+                          " returning r.uuid)"
+                          " select pg_notify($2, 'run:maintenance:' || string_agg(uuid::text, ',')) from dead having count(*) > 0",
+                      {self->options.name_space, self->channel, "{" + overdue + "}"}, [](pg_result) {});
+                });
+    static constexpr const char* purge =
+        "with gone as (delete from systask_run where uuid in (select uuid from systask_run"
+        " where namespace = $2 and expires_ns <= $1 limit 1000)"
+        " returning uuid) delete from systask_message m using gone where m.run_uuid = gone.uuid";
+    conn->query(purge, {std::to_string(nanos(std::chrono::system_clock::now())), options.name_space}, [](pg_result) {});
+  }
+
+  void shutdown() {
+    closed = true;
+    flush_timer.cancel();
+    resync_timer.cancel();
+    maintenance_timer.cancel();
+    reconnect_timer.cancel();
+    if (conn) conn->close();
+    conn.reset();
+  }
+
+  registry& reg;
+  const pg_history_options options;
+  const detail::pg_conninfo conninfo;
+  boost::asio::strand<boost::asio::any_io_executor> strand;
+  boost::asio::steady_timer flush_timer, resync_timer, maintenance_timer, reconnect_timer;
+  const std::string replica;
+  const std::string channel;
+  const std::int64_t replica_key, maintenance_key, migrate_key;
+  std::chrono::milliseconds backoff;
+
+  // Strand only.
+  std::shared_ptr<pg_connection> conn;
+  bool writing = false, timers_armed = false, maintenance_owner = false, read_only = false, closed = false;
+  bool asking_maintenance = false;
+  // Maintenance owner only: replicas seen without their liveness lock, since when.
+  std::map<std::string, std::chrono::steady_clock::time_point> dead_since;
+  std::int64_t schema_seen = 0;
+  std::atomic<bool> ready{false};
+
+  // Shared with the observer and stats(): the mutex.
+  mutable std::mutex mutex;
+  mutable std::condition_variable cv;
+  std::deque<queued_run> queue;
+  std::unordered_set<std::string> own, mirrored;
+  std::uint64_t finished_queued = 0, finished_in_flight = 0, written = 0, write_errors = 0;
+  std::uint64_t handed = 0, handed_done = 0;
+  std::optional<wall_time> last_success;
+  // Since when the mirror has not been known complete (nullopt: connected and resynced).
+  std::optional<std::chrono::steady_clock::time_point> unsynced_since = std::chrono::steady_clock::now();
+  store_state state = store_state::degraded;
+  std::string reason = "connecting";
+  std::atomic<std::uint64_t> dropped{0}, mirrored_runs{0};
+  std::atomic<bool> closed_once{false};
+  std::atomic<bool> read_only_db{false};  // read_only, for the observer
+  std::string setup_error;  // strand only: the first failure of the connect sequence
+};
+
+namespace {
+
+void check(bool ok, const char* what) {
+  if (!ok) throw pg_error(std::string("pg_history_options: ") + what);
+}
+
+}  // namespace
+
+pg_history::pg_history(registry& reg, pg_history_options o) {
+  check(!o.name_space.empty() && o.name_space.size() <= 55 && o.name_space.find('\0') == std::string::npos,
+        "name_space must be 1 to 55 bytes without NUL");
+  check(o.flush_interval >= 1ms && o.flush_interval <= 1min, "flush_interval must be 1 ms .. 1 min");
+  check(o.resync_interval >= 1s && o.resync_interval <= 1h, "resync_interval must be 1 s .. 1 h");
+  check(o.maintenance_interval >= 10ms && o.maintenance_interval <= 1h, "maintenance_interval must be 10 ms .. 1 h");
+  check(o.interrupt_grace >= 0ms && o.interrupt_grace <= 1h, "interrupt_grace must be 0 .. 1 h");
+  check(o.queue_capacity >= 1 && o.queue_capacity <= 16'777'216, "queue_capacity must be 1 .. 16,777,216");
+  check(o.resync_limit >= 1 && o.resync_limit <= 1'000'000, "resync_limit must be 1 .. 1,000,000");
+  check(o.retry_backoff_min >= 1ms && o.retry_backoff_min <= o.retry_backoff_max && o.retry_backoff_max <= 1h,
+        "retry backoff must be 1 ms <= min <= max <= 1 h");
+  detail::pg_conninfo info;
+  try {
+    info = detail::pg_connection::prepare(o.conninfo);
+  } catch (const std::invalid_argument& e) {
+    throw pg_error(e.what());
+  }
+  impl_ = std::make_shared<impl>(reg, std::move(o), std::move(info));
+  reg.attach_store(impl_);
+  try {
+    reg.add_observer(impl_);
+  } catch (...) {
+    reg.detach_store(impl_);
+    throw;
+  }
+  boost::asio::post(impl_->strand, [self = impl_] { self->connect(); });
+}
+
+pg_history::~pg_history() { close(); }
+
+void pg_history::close() noexcept {
+  if (!impl_ || impl_->closed_once.exchange(true)) return;
+  impl_->reg.remove_observer(impl_);
+  impl_->reg.detach_store(impl_);
+  {
+    std::lock_guard guard(impl_->mutex);
+    impl_->dropped.fetch_add(impl_->finished_queued, std::memory_order_relaxed);
+    impl_->finished_queued = 0;
+    impl_->queue.clear();
+  }
+  boost::asio::post(impl_->strand, [self = impl_] { self->shutdown(); });
+}
+
+store_stats pg_history::stats() const noexcept { return impl_->stats(); }
+const std::string& pg_history::replica_id() const noexcept { return impl_->replica; }
+
+bool pg_history::wait_written(std::chrono::milliseconds limit) const noexcept {
+  std::unique_lock lock(impl_->mutex);
+  const std::uint64_t target = impl_->handed;
+  return impl_->cv.wait_for(lock, limit, [&] { return impl_->handed_done >= target || impl_->closed_once; });
+}
+
+bool pg_history::wait_ready(std::chrono::milliseconds limit) const noexcept {
+  std::unique_lock lock(impl_->mutex);
+  return impl_->cv.wait_for(lock, limit, [&] { return impl_->ready.load(); });
+}
+
+}  // namespace systask

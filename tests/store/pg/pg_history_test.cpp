@@ -1,0 +1,337 @@
+// SPDX-License-Identifier: BSL-1.0
+// pg_history against a real PostgreSQL server (a throwaway cluster): two replicas (two
+// registries with their own connections; a forked child process where a replica must die)
+// share one history.
+#include <systask/store/pg_history.hpp>
+
+#include <systask/engine.hpp>
+
+#include "pg_cluster.hpp"
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+
+#include <gtest/gtest.h>
+
+#include <csignal>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <thread>
+
+namespace {
+
+using namespace std::chrono_literals;
+using namespace systask;
+using systask::testing::pg_cluster;
+
+pg_cluster& cluster() {
+  static pg_cluster c;  // one server for the binary; each test uses its own namespace
+  return c;
+}
+
+// One replica: a registry on its own io_context run by a thread, with a provider registered
+// and a pg_history attached.
+// A replica whose wall clock is off by `offset` (its timers and durations are not).
+class skewed_clock final : public clock_source {
+ public:
+  explicit skewed_clock(std::chrono::seconds offset) : offset_(offset) {}
+  wall_time wall_now() const noexcept override { return std::chrono::system_clock::now() + offset_; }
+  mono_time mono_now() const noexcept override { return std::chrono::steady_clock::now(); }
+
+ private:
+  std::chrono::seconds offset_;
+};
+
+struct replica {
+  explicit replica(const std::string& ns, pg_history_options extra = {}, std::shared_ptr<const clock_source> clock = nullptr)
+      : reg(io, registry_options{{}, clock ? clock : system_clocks()}) {
+    reg.register_provider("google_workspace", 1, "Acme Workspace");
+    extra.conninfo = cluster().conninfo() + (extra.conninfo.empty() ? "" : " " + extra.conninfo);  // extra settings
+    extra.name_space = ns;
+    extra.flush_interval = 20ms;
+    extra.maintenance_interval = 50ms;
+    if (extra.interrupt_grace == pg_history_options{}.interrupt_grace) extra.interrupt_grace = 300ms;
+    history.emplace(reg, extra);
+    thread = std::thread([this] { io.run(); });
+  }
+  ~replica() {
+    history.reset();
+    work.reset();
+    io.stop();
+    thread.join();
+  }
+  template <class Pred>
+  static bool eventually(Pred p, std::chrono::milliseconds limit = 5s) {
+    const auto end = std::chrono::steady_clock::now() + limit;
+    while (!p()) {
+      if (std::chrono::steady_clock::now() > end) return false;
+      std::this_thread::sleep_for(5ms);
+    }
+    return true;
+  }
+
+  boost::asio::io_context io;
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work{io.get_executor()};
+  registry reg;
+  std::optional<pg_history> history;
+  std::thread thread;
+};
+
+double extra(const store_stats& s, const std::string& name) {
+  for (const auto& m : s.extra) {
+    if (m.name == name) return m.value;
+  }
+  ADD_FAILURE() << "no series " << name;
+  return -1;
+}
+
+std::string messages_of(const task_record& r) {
+  std::string out;
+  r.write_messages_json(out);
+  return out;
+}
+
+TEST(PgHistory, AFinishedRunOfOneReplicaIsServedByTheOtherByteForByte) {
+  replica a("one_history"), b("one_history");
+  ASSERT_TRUE(a.history->wait_ready(10s));
+  ASSERT_TRUE(b.history->wait_ready(10s));
+  run r = a.reg.start(a.reg.sync_spec("google_workspace", 1, "full sync"));
+  r.info("synced users", {{"count", 42}});
+  r.warning("group skipped", {{"group", "admins \"root\""}});
+  const std::string uuid(r.uuid());
+  r.finish(task_status::warning);
+  const auto finished = std::chrono::steady_clock::now();
+  ASSERT_TRUE(replica::eventually([&] { return b.reg.find_task(uuid).has_value(); }, 5s));
+  EXPECT_LT(std::chrono::steady_clock::now() - finished, 1s) << "shown on the other replica within 1 s";
+  const auto mine = a.reg.find_task(uuid);
+  const auto theirs = b.reg.find_task(uuid);
+  ASSERT_TRUE(mine && theirs);
+  EXPECT_EQ(messages_of(*theirs), messages_of(*mine));
+  EXPECT_EQ(theirs->status(), task_status::warning);
+  EXPECT_EQ(theirs->description(), "full sync");
+  EXPECT_EQ(theirs->start_time(), mine->start_time());
+  EXPECT_EQ(theirs->finish_time(), mine->finish_time());
+  const auto status = b.reg.sync_status("google_workspace", 1);
+  ASSERT_EQ(status->tasks.size(), 1u);
+  EXPECT_EQ(status->tasks[0].uuid(), uuid);
+  EXPECT_EQ(cluster().psql("select count(*) from systask_run where uuid = '" + uuid + "' and state = 1"), "1");
+  const store_stats s = b.history->stats();
+  EXPECT_EQ(s.backend, "postgresql");
+  EXPECT_EQ(extra(s, "connected"), 1);
+  EXPECT_EQ(extra(s, "mirror_stale_seconds"), 0);
+  EXPECT_GE(extra(s, "mirrored_runs_total"), 1);
+}
+
+TEST(PgHistory, WhileTheServerIsDownRecordingGoesOnAndMetricsSaySo) {
+  replica a("server_down");
+  ASSERT_TRUE(a.history->wait_ready(10s));
+  cluster().stop();
+  ASSERT_TRUE(replica::eventually([&] { return a.history->stats().state == store_state::degraded; }, 5s));
+  run r = a.reg.start({.name = "during_outage"});
+  r.info("recorded in memory");
+  const std::string uuid(r.uuid());
+  r.finish(task_status::successful);
+  ASSERT_TRUE(replica::eventually([&] { return extra(a.history->stats(), "mirror_stale_seconds") > 0; }));
+  EXPECT_EQ(extra(a.history->stats(), "connected"), 0);
+  EXPECT_TRUE(a.reg.find_task(uuid).has_value()) << "served from memory meanwhile";
+  ASSERT_TRUE(replica::eventually([&] { return a.history->stats().pending == 1; }));
+  cluster().start();
+  ASSERT_TRUE(replica::eventually([&] { return a.history->stats().written == 1; }, 40s)) << "the backlog is written after the reconnect";
+  EXPECT_EQ(cluster().psql("select count(*) from systask_run where uuid = '" + uuid + "' and state = 1"), "1");
+  EXPECT_EQ(extra(a.history->stats(), "mirror_stale_seconds"), 0);
+  EXPECT_EQ(a.history->stats().state, store_state::ok);
+}
+
+TEST(PgHistory, AReplicaStartedLaterLoadsTheHistoryAtConnect) {
+  std::string uuid;
+  {
+    replica a("late_joiner");
+    ASSERT_TRUE(a.history->wait_ready(10s));
+    run r = a.reg.start({.name = "cleanup"});
+    r.info("removed 3 sessions");
+    uuid = r.uuid();
+    r.finish(task_status::successful);
+    ASSERT_TRUE(replica::eventually([&] { return a.history->stats().written == 1; }));
+  }
+  replica b("late_joiner");
+  ASSERT_TRUE(b.history->wait_ready(10s));
+  const auto got = b.reg.find_task(uuid);
+  ASSERT_TRUE(got) << "the resync at connect brings the runs written before";
+  EXPECT_NE(messages_of(*got).find("removed 3 sessions"), std::string::npos);
+}
+
+TEST(PgHistory, ARunLeftRunningByAKilledReplicaIsShownInterrupted) {
+  const std::string ns = "killed_replica";
+  (void)cluster().conninfo();  // started before the fork: the child uses this server, never its own
+  int pipe_fds[2];
+  ASSERT_EQ(::pipe(pipe_fds), 0);
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    // The replica that dies: starts a sync, says its uuid once the running row is written,
+    // then waits to be killed.
+    ::close(pipe_fds[0]);
+    {
+      replica a(ns);
+      if (!a.history->wait_ready(10s)) ::_exit(2);
+      run r = a.reg.start(a.reg.sync_spec("google_workspace", 1));
+      r.info("page 1 of 9");
+      const std::string uuid(r.uuid());
+      if (!replica::eventually([&] { return a.history->stats().pending == 0 && a.history->wait_written(1s); })) ::_exit(3);
+      const std::string line = uuid + "\n";
+      if (::write(pipe_fds[1], line.data(), line.size()) < 0) ::_exit(4);
+      for (;;) ::pause();
+    }
+  }
+  ::close(pipe_fds[1]);
+  char buf[64] = {};
+  ASSERT_EQ(::read(pipe_fds[0], buf, 37), 37) << "the child wrote its running run";
+  ::close(pipe_fds[0]);
+  const std::string uuid(buf, 36);
+  ASSERT_EQ(cluster().psql("select state from systask_run where uuid = '" + uuid + "'"), "0") << "a running row";
+
+  replica b(ns);
+  ASSERT_TRUE(b.history->wait_ready(10s));
+  ::kill(child, SIGKILL);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  const auto killed = std::chrono::steady_clock::now();
+  ASSERT_TRUE(replica::eventually([&] { return b.reg.find_task(uuid).has_value(); }, 5s));
+  EXPECT_LT(std::chrono::steady_clock::now() - killed, 2s);
+  const auto got = b.reg.find_task(uuid);
+  EXPECT_EQ(got->status(), task_status::error);
+  const std::string messages = messages_of(*got);
+  EXPECT_NE(messages.find("page 1 of 9"), std::string::npos) << messages;
+  EXPECT_NE(messages.find(interrupted_run_event), std::string::npos) << messages;
+}
+
+TEST(PgHistory, AReplicaWhoseClockIsFiveMinutesOffIsNeitherInterruptedNorHidden) {
+  replica a("skew"), b("skew", {}, std::make_shared<skewed_clock>(std::chrono::minutes(5)));
+  ASSERT_TRUE(a.history->wait_ready(10s));
+  ASSERT_TRUE(b.history->wait_ready(10s));
+  // b's run stays running across many maintenance passes of a (liveness is a lock, not a clock).
+  run r = b.reg.start({.name = "skewed_import"});
+  const std::string uuid(r.uuid());
+  ASSERT_TRUE(replica::eventually([&] { return cluster().psql("select count(*) from systask_run where uuid = '" + uuid + "'") == "1"; }));
+  std::this_thread::sleep_for(600ms);  // twice the grace, a dozen maintenance passes: it must not be interrupted
+  EXPECT_EQ(cluster().psql("select state from systask_run where uuid = '" + uuid + "'"), "0");
+  r.info("written with a clock 5 minutes ahead");
+  r.finish(task_status::successful);
+  ASSERT_TRUE(replica::eventually([&] { return a.reg.find_task(uuid).has_value(); }, 5s)) << "served by the replica on time";
+  const auto got = a.reg.find_task(uuid);
+  EXPECT_EQ(got->status(), task_status::successful);
+  EXPECT_GT(got->start_time(), std::chrono::system_clock::now() + std::chrono::minutes(4)) << "shown with its own clock's times";
+  // And the other way round: a's runs are not hidden on b as if expired or from the future.
+  run q = a.reg.start({.name = "punctual_import"});
+  const std::string q_uuid(q.uuid());
+  q.finish(task_status::successful);
+  ASSERT_TRUE(replica::eventually([&] { return b.reg.find_task(q_uuid).has_value(); }, 5s));
+}
+
+TEST(PgHistory, TheDatabasesLockKeyFunctionIsTheLibrarys) {
+  replica a("key_function");
+  ASSERT_TRUE(a.history->wait_ready(10s));
+  for (const std::string name : {"systask/default/replica/0f0ba5ba-75bc-4054-a536-7130d519b2bf",
+                                 "goauthentik.io/public/providers/outgoing-sync/1", "systask/tenant-ü/maintenance"}) {
+    EXPECT_EQ(cluster().psql("select systask_lock_key('" + name + "')"), std::to_string(pg_lock_key(name))) << name;
+  }
+}
+
+TEST(PgHistory, ARunOfAReplicaWhoseConnectionDropsAndComesBackIsNotInterrupted) {
+  pg_history_options slow_grace;
+  slow_grace.interrupt_grace = 3s;
+  slow_grace.conninfo = "application_name=replica_a";
+  slow_grace.retry_backoff_min = 1s;  // disconnected for a second: longer than a maintenance pass
+  auto drops = std::make_shared<std::atomic<int>>(0);
+  slow_grace.on_log = [drops](store_state state, std::string_view) {
+    if (state == store_state::degraded) ++*drops;
+  };
+  pg_history_options same_grace;  // the maintenance owner's grace decides: b's, once a drops
+  same_grace.interrupt_grace = slow_grace.interrupt_grace;
+  replica a("blip", slow_grace), b("blip", same_grace);
+  ASSERT_TRUE(a.history->wait_ready(10s));
+  ASSERT_TRUE(b.history->wait_ready(10s));
+  run r = a.reg.start({.name = "long_import"});
+  const std::string uuid(r.uuid());
+  ASSERT_TRUE(replica::eventually([&] { return cluster().psql("select count(*) from systask_run where uuid = '" + uuid + "'") == "1"; }));
+  // Replica a's session: its liveness lock goes with it until it reconnects.
+  ASSERT_EQ(cluster().psql("select count(pg_terminate_backend(pid)) from pg_stat_activity where application_name = 'replica_a'"), "1");
+  ASSERT_TRUE(replica::eventually([&] { return drops->load() > 0; }, 5s)) << "replica a's connection dropped";
+  ASSERT_TRUE(replica::eventually([&] { return a.history->stats().state == store_state::ok && a.history->wait_ready(0ms); }, 10s));
+  r.info("done after the blip");
+  r.finish(task_status::successful);
+  ASSERT_TRUE(replica::eventually([&] { return b.reg.find_task(uuid).has_value(); }, 5s));
+  EXPECT_EQ(b.reg.find_task(uuid)->status(), task_status::successful) << "shown finished, not interrupted";
+  EXPECT_EQ(cluster().psql("select state from systask_run where uuid = '" + uuid + "'"), "1");
+}
+
+TEST(PgHistory, AServerRestartUnderLoadLosesAndDuplicatesNothing) {
+  replica a("restart_load");
+  ASSERT_TRUE(a.history->wait_ready(10s));
+  constexpr int runs = 300;
+  std::vector<std::string> uuids;
+  for (int i = 0; i < runs; ++i) {
+    run r = a.reg.start({.name = "import", .uid = std::to_string(i % 7)});
+    uuids.emplace_back(r.uuid());
+    r.info("row", {{"i", i}});
+    r.finish(task_status::successful);
+    if (i == runs / 3) cluster().restart();
+  }
+  ASSERT_TRUE(replica::eventually([&] { return a.history->stats().written == runs; }, 30s))
+      << "written " << a.history->stats().written << ", pending " << a.history->stats().pending;
+  const auto s = a.history->stats();
+  for (int i = 0; i < runs; ++i) {
+    const std::string row = cluster().psql("select replica::text || '|' || name || '|' || state || '|' || count(*) over () from systask_run where uuid = '" + uuids[i] + "'");
+    if (row != a.history->replica_id() + "|import|1|1") ADD_FAILURE() << "run " << i << " " << uuids[i] << ": " << row;
+  }
+  EXPECT_EQ(s.dropped, 0u);
+  EXPECT_EQ(s.pending, 0u);
+  EXPECT_EQ(cluster().psql("select count(*) from systask_run where replica = '" + a.history->replica_id() +
+                           "' and name = 'import' and state = 1"),
+            std::to_string(runs))
+      << cluster().psql("select state, count(*) from systask_run where replica = '" + a.history->replica_id() +
+                        "' group by state");
+  EXPECT_EQ(cluster().psql("select count(*) from systask_message m join systask_run r on r.uuid = m.run_uuid where r.replica = '" +
+                           a.history->replica_id() + "' and r.name = 'import'"),
+            std::to_string(runs));
+}
+
+TEST(PgHistory, ANewerSchemaIsReadOnlyAndSaysSo) {
+  replica a("newer_schema");
+  ASSERT_TRUE(a.history->wait_ready(10s));
+  cluster().psql("update systask_meta set value = '2' where key = 'schema_version'");
+  replica b("newer_schema");
+  ASSERT_TRUE(replica::eventually([&] { return b.history->stats().state == store_state::read_only; }, 10s));
+  EXPECT_NE(b.history->stats().reason.find("newer"), std::string::npos) << b.history->stats().reason;
+  run r = b.reg.start({.name = "after"});
+  r.finish(task_status::successful);
+  ASSERT_TRUE(replica::eventually([&] { return b.history->stats().dropped == 1; }))
+      << "a run that will never be written is counted as dropped, not pending";
+  EXPECT_EQ(b.history->stats().pending, 0u);
+  EXPECT_EQ(cluster().psql("select count(*) from systask_run where name = 'after'"), "0");
+  cluster().psql("update systask_meta set value = '1' where key = 'schema_version'");
+}
+
+TEST(PgHistory, OptionsOutOfRangeAreRefused) {
+  boost::asio::io_context io;
+  registry reg(io);
+  auto make = [&](auto change) {
+    pg_history_options o;
+    o.conninfo = cluster().conninfo();
+    change(o);
+    pg_history h(reg, o);
+  };
+  EXPECT_THROW(make([](pg_history_options& o) { o.name_space = std::string(56, 'n'); }), pg_error);
+  EXPECT_THROW(make([](pg_history_options& o) { o.name_space.clear(); }), pg_error);
+  EXPECT_THROW(make([](pg_history_options& o) { o.flush_interval = 0ms; }), pg_error);
+  EXPECT_THROW(make([](pg_history_options& o) { o.queue_capacity = 0; }), pg_error);
+  EXPECT_THROW(make([](pg_history_options& o) { o.conninfo = "host='unterminated"; }), pg_error);
+  EXPECT_TRUE(reg.store_stats().empty()) << "a refused history attaches nothing";
+}
+
+}  // namespace
