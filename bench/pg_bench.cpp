@@ -14,7 +14,8 @@
 //   blocking libpq round trip, no executor);
 // - status/replica_b / status/memory_only: a provider's sync status (through the facade) on a
 //   replica whose runs were mirrored from replica A vs a memory-only registry holding the same
-//   runs; target <= 1.5x. Replica B's body is first checked byte-identical to A's.
+//   runs; target <= 1.5x. Replica B's body is first checked byte-identical to A's (but for
+//   last_sync_status, see below). status/held_elsewhere: the lock's part of B's read alone.
 
 #include "bench_facade.hpp"
 #include "bench_support.hpp"
@@ -496,6 +497,18 @@ void time_status(benchmark::State& state, bool on_replica_b) {
 }
 void BM_pg_status_replica_b(benchmark::State& state) { time_status(state, true); }
 void BM_pg_status_memory_only(benchmark::State& state) { time_status(state, false); }
+
+// What replica B's status read adds to the memory-only one whatever the body: the lock's
+// held_elsewhere (is_running), which hashes the provider's lock name (SHA-256) and searches the
+// snapshot of the keys other sessions hold.
+void BM_pg_status_held_elsewhere(benchmark::State& state) {
+  auto& w = world(1, 10);
+  for (auto _ : state) {
+    bool held = w.b->lock->held_elsewhere("google_workspace", 1);
+    benchmark::DoNotOptimize(held);
+  }
+}
+BENCHMARK(BM_pg_status_held_elsewhere)->Name("BM_pg_status/held_elsewhere")->UseRealTime();
 
 void status_shapes(benchmark::internal::Benchmark* b) {
   b->Args({1, 10});
