@@ -7,7 +7,8 @@
 // - finished/batched / finished/per_run: runs of 20 messages finished as fast as possible and
 //   written to PostgreSQL, by pg_history's batches (until `stats().written` counts them all) vs
 //   one INSERT transaction per run (the same rows, a blocking libpq call after each finish);
-//   runs per second;
+//   runs per second; finished_durable/*: the same on a server with PostgreSQL's default
+//   durability (fsync on: each commit waits for the disk), 300 runs per iteration;
 // - lock/acquire_release / lock/select1: pg_cluster_lock's acquire answered, its lease
 //   destroyed, the next acquire (steady state) vs a `select 1` round trip on the library's own
 //   kind of connection (pg_connection on a strand); lock/select1_blocking is a reference (a
@@ -51,8 +52,16 @@ namespace {
 using namespace std::chrono_literals;
 
 // The program's server: started on first use, stopped (and its directory removed) at exit.
+// fsync off, as the tests run it: what the rows measure is CPU and round trips.
 systask::testing::pg_cluster& cluster() {
   static systask::testing::pg_cluster c;
+  return c;
+}
+
+// A second server with PostgreSQL's default durability (each commit waits for the disk), for
+// the finished-run rows: what batching saves there is mostly commits.
+systask::testing::pg_cluster& durable_cluster() {
+  static systask::testing::pg_cluster c(true);
   return c;
 }
 
@@ -77,6 +86,7 @@ struct replica {
     std::string name_space = "default";
     std::size_t history_depth = 1;
     std::chrono::milliseconds flush_interval{200};
+    systask::testing::pg_cluster* server = nullptr;  // null: cluster()
   };
 
   explicit replica(const options& o) {
@@ -86,14 +96,14 @@ struct replica {
     reg->register_provider("google_workspace", 1, "Acme Google Workspace");
     if (o.lock) {
       systask::pg_cluster_lock_options lo;
-      lo.conninfo = cluster().conninfo();
+      lo.conninfo = (o.server ? *o.server : cluster()).conninfo();
       lo.lock_namespace = o.name_space;
       lock = std::make_shared<systask::pg_cluster_lock>(io.get_executor(), lo);
       reg->set_cluster_lock(lock);
     }
     if (o.history) {
       systask::pg_history_options ho;
-      ho.conninfo = cluster().conninfo();
+      ho.conninfo = (o.server ? *o.server : cluster()).conninfo();
       ho.name_space = o.name_space;
       ho.flush_interval = o.flush_interval;
       history.emplace(*reg, ho);
@@ -129,7 +139,8 @@ struct replica {
 
 // A blocking libpq connection to the server, for the baselines that write or ask directly.
 struct blocking_connection {
-  blocking_connection() : conn(PQconnectdb(cluster().conninfo().c_str())) {
+  explicit blocking_connection(const systask::testing::pg_cluster& server = cluster())
+      : conn(PQconnectdb(server.conninfo().c_str())) {
     if (PQstatus(conn) != CONNECTION_OK) sb::fail_run(std::string("libpq connect failed: ") + PQerrorMessage(conn));
   }
   ~blocking_connection() { PQfinish(conn); }
@@ -175,12 +186,13 @@ void produce_run(systask::registry& reg, const std::string& uid) {
 
 // pg_history's batches: every run finished as fast as possible, then the time until the
 // history counts them all written. One replica for the whole benchmark (connecting is set-up).
-void BM_pg_finished_batched(benchmark::State& state) {
-  const int runs = static_cast<int>(sb::sized(2000, 20));
+void finished_batched(benchmark::State& state, bool durable) {
+  const int runs = static_cast<int>(durable ? sb::sized(300, 5) : sb::sized(2000, 20));
   replica::options o;
   o.history = true;
   o.name_space = "bench_finished";
   o.flush_interval = 20ms;
+  o.server = durable ? &durable_cluster() : &cluster();
   replica h(o);
   const std::uint64_t before = h.history->stats().written;
   std::int64_t total = 0;
@@ -272,15 +284,16 @@ void write_one_transaction(PGconn* conn, const systask::run_image& im) {
 // One transaction per run, written by the producing thread right after the run finished,
 // through blocking libpq: the cheapest way to do it (no executor hop, no queue), so the ratio
 // to the batches is not flattered. The schema is pg_history's (a replica created it).
-void BM_pg_finished_per_run(benchmark::State& state) {
-  const int runs = static_cast<int>(sb::sized(2000, 20));
+void finished_per_run(benchmark::State& state, bool durable) {
+  const int runs = static_cast<int>(durable ? sb::sized(300, 5) : sb::sized(2000, 20));
   replica::options o;
   o.history = true;  // creates the schema; writes nothing (no run recorded in its registry)
   o.name_space = "bench_per_run_schema";
+  o.server = durable ? &durable_cluster() : &cluster();
   replica schema(o);
   boost::asio::io_context io;
   systask::registry reg(io);
-  blocking_connection db;
+  blocking_connection db(*o.server);
   std::int64_t total = 0;
   for (auto _ : state) {
     for (int k = 0; k < runs; ++k) {
@@ -298,8 +311,20 @@ void BM_pg_finished_per_run(benchmark::State& state) {
   state.SetItemsProcessed(total);
   state.counters["runs_per_second"] = benchmark::Counter(static_cast<double>(total), benchmark::Counter::kIsRate);
 }
+void BM_pg_finished_batched(benchmark::State& state) { finished_batched(state, false); }
+void BM_pg_finished_per_run(benchmark::State& state) { finished_per_run(state, false); }
+void BM_pg_finished_durable_batched(benchmark::State& state) { finished_batched(state, true); }
+void BM_pg_finished_durable_per_run(benchmark::State& state) { finished_per_run(state, true); }
 BENCHMARK(BM_pg_finished_batched)->Name("BM_pg_finished/batched")->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_pg_finished_per_run)->Name("BM_pg_finished/per_run")->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_pg_finished_durable_batched)
+    ->Name("BM_pg_finished_durable/batched")
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+BENCHMARK(BM_pg_finished_durable_per_run)
+    ->Name("BM_pg_finished_durable/per_run")
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 
 // --- 3. the lock's round trip ----------------------------------------------------------------
 
