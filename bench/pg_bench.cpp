@@ -11,8 +11,9 @@
 //   durability (fsync on: each commit waits for the disk), 300 runs per iteration;
 // - lock/acquire_release / lock/select1: pg_cluster_lock's acquire answered, its lease
 //   destroyed, the next acquire (steady state) vs a `select 1` round trip on the library's own
-//   kind of connection (pg_connection on a strand); lock/select1_blocking is a reference (a
-//   blocking libpq round trip, no executor);
+//   kind of connection (pg_connection on a strand, asked from another thread); references:
+//   lock/select1_chained_64 (64 queries each sent from the previous one's handler: the
+//   connection's round trip without the thread hops) and lock/select1_blocking (blocking libpq);
 // - status/replica_b / status/memory_only: a provider's sync status (through the facade) on a
 //   replica whose runs were mirrored from replica A vs a memory-only registry holding the same
 //   runs; target <= 1.5x. Replica B's body is first checked byte-identical to A's (but for
@@ -36,6 +37,7 @@
 #include <libpq-fe.h>
 
 #include <chrono>
+#include <functional>
 #include <future>
 #include <map>
 #include <memory>
@@ -354,8 +356,9 @@ void BM_pg_lock_acquire_release(benchmark::State& state) {
 }
 BENCHMARK(BM_pg_lock_acquire_release)->Name("BM_pg_lock/acquire_release")->UseRealTime()->Unit(benchmark::kMicrosecond);
 
-// `select 1` through pg_connection on a strand, as the lock's own queries travel.
-void BM_pg_lock_select1(benchmark::State& state) {
+// `select 1` through pg_connection on a strand, as the lock's own queries travel: asked from
+// another thread, as async_acquire is.
+void select1(benchmark::State& state, bool chained) {
   using systask::detail::pg_connection;
   boost::asio::io_context io;
   auto work = boost::asio::make_work_guard(io);
@@ -374,15 +377,28 @@ void BM_pg_lock_select1(benchmark::State& state) {
   std::thread thread([&io] { io.run(); });
   boost::asio::post(strand, [conn] { conn->start(); });
   if (!up.get_future().get()) sb::fail_run("pg_connection did not connect");
+  // chained: each query sent from the previous one's handler on the strand, no thread hop:
+  // the connection's own round trip (the row's time is for `chain` queries).
+  const int chain = chained ? 64 : 1;
   for (auto _ : state) {
     std::promise<bool> done;
-    boost::asio::post(strand, [&] {
-      conn->query("select 1", {}, [&done](systask::detail::pg_result r) {
-        done.set_value(r.ok && r.rows.size() == 1 && r.rows[0].size() == 1 && r.rows[0][0] == "1");
+    auto left = std::make_shared<int>(chain);
+    auto ask = std::make_shared<std::function<void()>>();
+    *ask = [&done, &conn, left, ask] {
+      conn->query("select 1", {}, [&done, left, ask](systask::detail::pg_result r) {
+        const bool ok = r.ok && r.rows.size() == 1 && r.rows[0].size() == 1 && r.rows[0][0] == "1";
+        if (!ok || --*left == 0) {
+          done.set_value(ok);
+          *ask = nullptr;  // breaks the cycle
+        } else {
+          (*ask)();
+        }
       });
-    });
+    };
+    boost::asio::post(strand, [ask] { (*ask)(); });
     if (!done.get_future().get()) sb::fail_run("select 1 failed");
   }
+  if (chained) state.counters["queries_per_iteration"] = chain;
   std::promise<void> closed;
   boost::asio::post(strand, [&] {
     conn->close();
@@ -393,12 +409,17 @@ void BM_pg_lock_select1(benchmark::State& state) {
   io.stop();
   thread.join();
 }
+void BM_pg_lock_select1(benchmark::State& state) { select1(state, false); }
+void BM_pg_lock_select1_chained(benchmark::State& state) { select1(state, true); }
 BENCHMARK(BM_pg_lock_select1)->Name("BM_pg_lock/select1")->UseRealTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_pg_lock_select1_chained)->Name("BM_pg_lock/select1_chained_64")->UseRealTime()->Unit(benchmark::kMicrosecond);
 
 void BM_pg_lock_select1_blocking(benchmark::State& state) {
   blocking_connection db;
   for (auto _ : state) {
-    PGresult* res = PQexec(db.conn, "select 1");
+    // The extended protocol, as pg_connection's PQsendQueryParams (PQexec's simple protocol
+    // is cheaper on the server).
+    PGresult* res = PQexecParams(db.conn, "select 1", 0, nullptr, nullptr, nullptr, nullptr, 0);
     const bool ok = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1;
     PQclear(res);
     if (!ok) sb::fail_run("select 1 failed");
