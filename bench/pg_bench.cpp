@@ -277,7 +277,8 @@ void write_one_transaction(PGconn* conn, const systask::run_image& im) {
   for (int i = 0; i < 17; ++i) params[i] = values[i].c_str();
   if (!im.expires) params[10] = nullptr;
   PGresult* res = PQexecParams(conn, per_run_sql, 17, nullptr, params, nullptr, nullptr, 0);
-  const bool ok = PQresultStatus(res) == PGRES_COMMAND_OK && std::string_view(PQcmdTuples(res)) == std::to_string(im.messages.size());
+  const bool ok = PQresultStatus(res) == PGRES_COMMAND_OK &&
+                  std::string_view(PQcmdTuples(res)) == std::to_string(im.messages.size());
   const std::string error = ok ? "" : std::string(PQresultErrorMessage(res)) + " (" + PQcmdTuples(res) + " rows)";
   PQclear(res);
   if (!ok) sb::fail_run("a per-run INSERT failed: " + error);
@@ -504,9 +505,10 @@ struct status_world {
     a_without.erase(at, a_without.find_first_of(",}", at + 1) - at);
     if (a_without != from_b.body) sb::fail_run("replica B's status body is not replica A's byte for byte");
     // The memory-only registry holds runs of the same shape (its uuids and times differ).
-    if (from_memory.body.size() < from_b.body.size() * 9 / 10 || from_memory.body.size() > from_b.body.size() * 11 / 10) {
-      sb::fail_run("the memory-only body (" + std::to_string(from_memory.body.size()) + " B) is not the size of replica B's (" +
-                   std::to_string(from_b.body.size()) + " B)");
+    const std::size_t memory_size = from_memory.body.size(), b_size = from_b.body.size();
+    if (memory_size < b_size * 9 / 10 || memory_size > b_size * 11 / 10) {
+      sb::fail_run("the memory-only body (" + std::to_string(memory_size) + " B) is not the size of replica B's (" +
+                   std::to_string(b_size) + " B)");
     }
   }
   ~status_world() {
