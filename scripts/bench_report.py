@@ -32,8 +32,10 @@ if len(args) != 2:
     sys.exit(__doc__)
 out_dir, report_path = args
 
-AREAS = ["append", "status", "run", "contention", "scaling", "expiry", "memory", "abuse", "store"]
-OPTIONAL_AREAS = ["abuse", "store"]  # built only with their dependencies (the store: libsqlite3-dev)
+AREAS = ["append", "status", "run", "contention", "scaling", "expiry", "memory", "abuse", "store", "pg"]
+# Built only with their dependencies (the store: libsqlite3-dev; pg: libpq-dev, and it runs a
+# throwaway postgresql-15 server).
+OPTIONAL_AREAS = ["abuse", "store", "pg"]
 UNIT_NS = {"ns": 1, "us": 1e3, "ms": 1e6, "s": 1e9}
 
 
@@ -480,8 +482,46 @@ def store_rows():
         f"sqlite3 shell reading the same rows into /dev/null {show(shell, fmt_ns)}", f"{med(restore) / med(shell):.2f}x")
 
 
+# --- 11. PostgreSQL (replicas) -------------------------------------------------------------------
+def pg_rows():
+    if data["pg"] is None:
+        return
+    none = times("pg", "BM_pg_append/none")
+    attached = times("pg", "BM_pg_append/postgresql")
+    r = med(attached) / med(none)
+    row("11. PostgreSQL", f"append with a replica's pg_history and pg_cluster_lock attached {show(attached, fmt_ns)} "
+        f"vs no store {show(none, fmt_ns)}", f"{r:.2f}x", "<= 1.05x", r <= 1.05)
+    for prefix, server in [("BM_pg_finished_durable", "PostgreSQL's default durability: fsync on"),
+                           ("BM_pg_finished", "fsync off, as the tests run it")]:
+        batched = counter("pg", f"{prefix}/batched/real_time", "runs_per_second")
+        per_run = counter("pg", f"{prefix}/per_run/real_time", "runs_per_second")
+        row("11. PostgreSQL", f"finished runs of 20 messages written to PostgreSQL (loopback, {server}): "
+            f"pg_history's batches (flush interval 20 ms) {show(batched, fmt_num)}/s vs one INSERT transaction per "
+            f"run (blocking libpq) {show(per_run, fmt_num)}/s", f"{med(batched) / med(per_run):.2f}x")
+    lock = times("pg", "BM_pg_lock/acquire_release/real_time")
+    select1 = times("pg", "BM_pg_lock/select1/real_time")
+    blocking = times("pg", "BM_pg_lock/select1_blocking/real_time")
+    row("11. PostgreSQL", f"cluster sync lock: acquire, lease destroyed, next acquire {show(lock, fmt_ns)} vs "
+        f"`select 1` on the library's connection (Asio strand) {show(select1, fmt_ns)}",
+        f"{med(lock) / med(select1):.2f}x a select 1")
+    chained = [t / 64 for t in times("pg", "BM_pg_lock/select1_chained_64/real_time")]
+    row("11. PostgreSQL", f"`select 1` on the library's connection, each sent from the previous one's handler (no "
+        f"thread hop) {show(chained, fmt_ns)} vs blocking libpq, same protocol (PQexecParams) {show(blocking, fmt_ns)}",
+        f"{med(chained) / med(blocking):.2f}x")
+    for runs, messages in [(1, 10), (16, 100)]:
+        b = times("pg", f"BM_pg_status/replica_b/runs:{runs}/messages:{messages}/real_time")
+        m = times("pg", f"BM_pg_status/memory_only/runs:{runs}/messages:{messages}/real_time")
+        r = med(b) / med(m)
+        row("11. PostgreSQL", f"status {runs}x{messages} on replica B (runs mirrored from replica A, lock and history "
+            f"attached) {show(b, fmt_ns)} vs a memory-only registry {show(m, fmt_ns)}", f"{r:.2f}x", "<= 1.5x",
+            r <= 1.5)
+    held = times("pg", "BM_pg_status/held_elsewhere/real_time")
+    row("11. PostgreSQL", f"of which the lock's `held_elsewhere` (SHA-256 of the lock name + snapshot search), "
+        f"alone: {show(held, fmt_ns)}", fmt_ns(med(held)))
+
+
 for part in [whole_run, append_rows, two_writers, status_rows, memory_rows, growth_rows, rw_rows, expiry_rows,
-             http_rows, abuse_rows, store_rows]:
+             http_rows, abuse_rows, store_rows, pg_rows]:
     section(part)
 
 

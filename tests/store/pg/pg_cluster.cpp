@@ -140,7 +140,7 @@ std::string pg_cluster::bin_dir() {
   return env && *env ? env : "/usr/lib/postgresql/15/bin";
 }
 
-pg_cluster::pg_cluster() {
+pg_cluster::pg_cluster(bool durable) : durable_(durable) {
   const std::string& tmpl = template_data();
   dir_ = make_temp_dir();
   std::string out;
@@ -174,10 +174,11 @@ void pg_cluster::pg_ctl(const std::string& args) const {
 }
 
 void pg_cluster::start() {
-  // -c options: no fsync (a test cluster), TCP on loopback only, the socket in our directory.
+  // -c options: no fsync (a test cluster) unless durable, TCP on loopback only, the socket in
+  // our directory.
   pg_ctl("-l " + shell_quoted(dir_ + "/server.log") + " -w -t 30 -o " +
          shell_quoted("-c listen_addresses=127.0.0.1 -p " + std::to_string(port_) + " -k " + dir_ +
-                " -c fsync=off -c synchronous_commit=off -c full_page_writes=off") +
+                (durable_ ? "" : " -c fsync=off -c synchronous_commit=off -c full_page_writes=off")) +
          " start");
   running_ = true;
 }

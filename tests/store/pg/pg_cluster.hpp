@@ -17,8 +17,11 @@ namespace systask::testing {
 class pg_cluster {
  public:
   /// Creates and starts the cluster (about 0.3 s from the template; 1.5 s for the first one).
-  /// Throws std::runtime_error saying what failed (binaries missing, initdb or start failed).
-  pg_cluster();
+  /// `durable`: PostgreSQL's own defaults (fsync, synchronous_commit and full_page_writes on:
+  /// each commit waits for the disk), for benchmarks of what commits cost; otherwise all three
+  /// are off (tests). Throws std::runtime_error saying what failed (binaries missing, initdb or
+  /// start failed).
+  explicit pg_cluster(bool durable = false);
   /// Stops the server (-m immediate) and removes the directory.
   ~pg_cluster();
   pg_cluster(const pg_cluster&) = delete;
@@ -44,6 +47,7 @@ class pg_cluster {
   void pg_ctl(const std::string& args) const;
   std::string dir_;
   int port_ = 0;
+  bool durable_ = false;
   bool running_ = false;
 };
 
