@@ -429,9 +429,14 @@ struct pg_cluster_lock::impl : std::enable_shared_from_this<pg_cluster_lock::imp
     const std::uint64_t id = next_id++;
     leases[key] = lease_entry{provider, {}, id, mode::acquiring, {}};
     std::weak_ptr<impl> w = weak_from_this();
-    std::vector<std::optional<std::string>> params{std::to_string(key)};
-    conn->query("select pg_try_advisory_lock($1::int8)", std::move(params),
-                [w, key, id, provider, done = std::move(done)](pg_result r) mutable {
+    // One round trip: the try and the notification that tells the others (taken: every
+    // replica re-reads pg_locks; refused: the holder records the skipped request), delivered
+    // when the statement's implicit transaction commits.
+    std::vector<std::optional<std::string>> params{std::to_string(key), channel, "lock:" + provider_text(provider) + ":1",
+                                                   "skip:" + provider_text(provider) + ":" + options.replica_name};
+    conn->query("select got, pg_notify($2, case when got then $3 else $4 end)"
+                " from (select pg_try_advisory_lock($1::int8) as got) as try",
+                std::move(params), [w, key, id, provider, done = std::move(done)](pg_result r) mutable {
                   auto s = w.lock();
                   if (!s) {
                     cluster_lock_answer a;
@@ -448,7 +453,7 @@ struct pg_cluster_lock::impl : std::enable_shared_from_this<pg_cluster_lock::imp
     const auto it = leases.find(key);
     const bool mine = it != leases.end() && it->second.id == id;
     if (mine) leases.erase(it);
-    if (!r.ok || r.rows.size() != 1 || r.rows[0].size() != 1 || !r.rows[0][0]) {
+    if (!r.ok || r.rows.size() != 1 || r.rows[0].empty() || !r.rows[0][0]) {
       unavailable_or_local(key, provider, done, r.ok ? "unexpected answer to pg_try_advisory_lock" : r.error);
       return;
     }
@@ -456,7 +461,6 @@ struct pg_cluster_lock::impl : std::enable_shared_from_this<pg_cluster_lock::imp
       const std::uint64_t lease_id = next_id++;
       leases[key] = lease_entry{provider, {}, lease_id, mode::server, {}};
       set_elsewhere(key, false);
-      notify("lock:" + provider_text(provider) + ":1");
       cluster_lock_answer a;
       a.status = cluster_lock_status::acquired;
       a.lease = make_lease(key, lease_id);
@@ -464,7 +468,6 @@ struct pg_cluster_lock::impl : std::enable_shared_from_this<pg_cluster_lock::imp
       return;
     }
     set_elsewhere(key, true);
-    notify("skip:" + provider_text(provider) + ":" + options.replica_name);
     cluster_lock_answer a;
     a.status = cluster_lock_status::held_elsewhere;
     answer(done, std::move(a));
@@ -492,16 +495,16 @@ struct pg_cluster_lock::impl : std::enable_shared_from_this<pg_cluster_lock::imp
   void unlock(std::int64_t key, const provider_ref& provider) {
     if (!online()) return;  // the server released it with the session
     std::weak_ptr<impl> w = weak_from_this();
-    std::vector<std::optional<std::string>> params{std::to_string(key)};
-    conn->query("select pg_advisory_unlock($1::int8)", std::move(params), [w, provider](pg_result r) {
+    // One round trip: the unlock and its notification (delivered at the statement's commit).
+    std::vector<std::optional<std::string>> params{std::to_string(key), channel, "lock:" + provider_text(provider) + ":0"};
+    conn->query("select pg_advisory_unlock($1::int8), pg_notify($2, $3)", std::move(params), [w, provider](pg_result r) {
       auto s = w.lock();
       if (!s || s->closed) return;
-      if (!r.ok || r.rows.size() != 1 || !r.rows[0][0] || *r.rows[0][0] != "t") {
+      if (!r.ok || r.rows.size() != 1 || r.rows[0].empty() || !r.rows[0][0] || *r.rows[0][0] != "t") {
         s->log(pg_log_level::warning, "cluster sync lock of provider " + provider_text(provider) +
                                           ": unlock failed: " + (r.ok ? "not held" : r.error));
       }
     });
-    notify("lock:" + provider_text(provider) + ":0");
   }
 
   // After a reconnection: take again the keys this replica's runs still lease.
