@@ -11,7 +11,7 @@ Checks, over HTTP only:
     messages byte for byte;
   - kill -9 of a replica mid-sync: the survivor's is_running for that provider turns false
     within 2 s (unless it runs its own sync then), the killed sync is shown as error
-    ("interrupted"), and the survivor syncs the provider again.
+    ("interrupted", after the maintenance grace), and the survivor syncs the provider again.
   - every body matches the contract's schema (schema_check).
 
 Usage: replicas_e2e.py DEMO SCHEMA_CHECK SCHEMA_JSON PG_CLUSTER_SCRIPT [BOUND_MS]
@@ -179,7 +179,7 @@ try:
         time.sleep(0.02)
     if freed is None or freed > 2:
         fail(f"{kind}: replica b still says is_running {freed} s after replica a was killed")
-    while time.time() - killed < 10:
+    while time.time() - killed < 20:  # the maintenance owner's grace (5 s) and pass (1 s), under load
         st = status(bases["b"], kind, pid)
         shown = [t for t in st["tasks"] if t["uuid"] == uuid]
         if shown and shown[0]["status"] == "error":
@@ -188,9 +188,9 @@ try:
             break
         time.sleep(0.05)
     else:
-        fail(f"the killed sync {uuid} is not shown interrupted on replica b after 10 s")
+        fail(f"the killed sync {uuid} is not shown interrupted on replica b after 20 s")
     # The survivor syncs the provider again (its schedule fires every second).
-    while time.time() - killed < 15:
+    while time.time() - killed < 25:
         st = status(bases["b"], kind, pid)
         later = [t for t in st["tasks"] if t["status"] == "successful" and ts(t["start_timestamp"]).timestamp() > killed - 0.5]
         if later:

@@ -7,6 +7,8 @@
 
 #include "engine_fixture.hpp"
 
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -121,6 +123,29 @@ TEST(ClusterLock, AcquiredLockRunsTheBodyAndIsReleasedAfterTheFinish) {
   EXPECT_EQ(c.lock->released, 1) << "the lease goes with the finish";
   ASSERT_EQ(c.lock->attached.size(), 1u) << "the holder run is named to the service";
   EXPECT_FALSE(c.lock->attached[0].log(log_level::info, "t", "after the finish")) << "it was this run";
+}
+
+TEST(ClusterLock, CancelledWhileWaitingForTheLockRunsNothingAndReleasesIt) {
+  cluster_fixture c;
+  asio::cancellation_signal signal;
+  outcome result;
+  bool ran = false;
+  async_run(c.f.reg, c.sync(), [&](run&) { ran = true; },
+            asio::bind_cancellation_slot(signal.slot(),
+                                         [&](boost::system::error_code ec, task_status s) { result.emplace(ec, s); }));
+  // Run the registry's side only, until the request reached the service (its answer waits).
+  ASSERT_TRUE(c.f.run_until([&] {
+    std::lock_guard guard(c.lock->mutex);
+    return c.lock->requests == 1;
+  }));
+  signal.emit(asio::cancellation_type::terminal);  // on this thread, which runs the registry's executor
+  ASSERT_TRUE(c.run_until([&] { return result.has_value(); }));
+  EXPECT_EQ(result->first, asio::error::operation_aborted);
+  EXPECT_EQ(result->second, task_status::unknown);
+  EXPECT_FALSE(ran);
+  EXPECT_TRUE(c.f.reg.sync_status("google_workspace", 1, true)->tasks.empty()) << "nothing recorded";
+  std::lock_guard guard(c.lock->mutex);
+  EXPECT_EQ(c.lock->released, 1) << "the lease the answer carried is released";
 }
 
 TEST(ClusterLock, HeldElsewhereRefusesWithoutRecordingOrRunningTheBody) {

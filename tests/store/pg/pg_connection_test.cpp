@@ -174,6 +174,24 @@ TEST(PgConnection, ConnectsAndRunsQueriesWithParameters) {
   EXPECT_FALSE(nulls.rows.at(0).at(0).has_value());
 }
 
+TEST(PgConnection, TheSessionHasServerKeepalivesAndUtf8UnlessTheHostSetsThem) {
+  test_connection c(shared_cluster().conninfo());
+  ASSERT_TRUE(wait_until([&] { return c.up.load(); })) << c.closed_why;
+  const auto r = c.run("select current_setting('tcp_keepalives_idle'), current_setting('tcp_keepalives_interval'),"
+                       " current_setting('tcp_keepalives_count'), current_setting('client_encoding')");
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_EQ(r.rows.at(0).at(0), "10") << "a vanished replica's session ends within ~25 s, not the OS's 2 h";
+  EXPECT_EQ(r.rows.at(0).at(1), "5");
+  EXPECT_EQ(r.rows.at(0).at(2), "3");
+  EXPECT_EQ(r.rows.at(0).at(3), "UTF8");
+  test_connection own(shared_cluster().conninfo() + " options='-c tcp_keepalives_idle=60 -c work_mem=8MB'");
+  ASSERT_TRUE(wait_until([&] { return own.up.load(); })) << own.closed_why;
+  const auto o = own.run("select current_setting('tcp_keepalives_idle'), current_setting('work_mem')");
+  ASSERT_TRUE(o.ok) << o.error;
+  EXPECT_EQ(o.rows.at(0).at(0), "60") << "the host's own setting is kept";
+  EXPECT_EQ(o.rows.at(0).at(1), "8MB") << "and its other options too";
+}
+
 TEST(PgConnection, ResolvesAHostNameWithAsio) {
   // "localhost" is resolved by Asio (libpq's own resolver would block); every address is
   // tried, so a server on 127.0.0.1 only is reached even when ::1 comes first.

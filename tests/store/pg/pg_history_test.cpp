@@ -10,6 +10,7 @@
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 
 #include <gtest/gtest.h>
 
@@ -19,6 +20,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <future>
 #include <memory>
 #include <optional>
 #include <thread>
@@ -61,6 +63,12 @@ struct replica {
   }
   ~replica() {
     history.reset();
+    // Lets what close() posted run (the connection's close) before the context stops.
+    for (int i = 0; i < 3; ++i) {
+      std::promise<void> turn;
+      boost::asio::post(io, [&] { turn.set_value(); });
+      turn.get_future().wait();
+    }
     work.reset();
     io.stop();
     thread.join();
@@ -301,6 +309,54 @@ TEST(PgHistory, AServerRestartUnderLoadLosesAndDuplicatesNothing) {
             std::to_string(runs));
 }
 
+TEST(PgHistory, AServerRestartDoesNotInterruptTheRunsOfReplicasThatReconnect) {
+  pg_history_options defaults;  // the library's grace and backoff, on both replicas
+  defaults.interrupt_grace = pg_history_options{}.interrupt_grace + 1ms;  // (the fixture shortens the default)
+  replica a("restart_two", defaults), b("restart_two", defaults);
+  ASSERT_TRUE(a.history->wait_ready(10s));
+  ASSERT_TRUE(b.history->wait_ready(10s));
+  run r = a.reg.start(a.reg.sync_spec("google_workspace", 1));
+  const std::string uuid(r.uuid());
+  ASSERT_TRUE(replica::eventually([&] { return cluster().psql("select count(*) from systask_run where uuid = '" + uuid + "'") == "1"; }));
+  cluster().restart();
+  ASSERT_TRUE(replica::eventually([&] { return a.history->wait_ready(0ms) && b.history->wait_ready(0ms); }, 15s));
+  r.info("finished after the restart");
+  r.finish(task_status::successful);
+  ASSERT_TRUE(replica::eventually([&] { return b.reg.find_task(uuid).has_value(); }, 10s));
+  EXPECT_EQ(b.reg.find_task(uuid)->status(), task_status::successful) << "shown finished on the other replica, not interrupted";
+}
+
+TEST(PgHistory, ARunTheServerRefusesIsDroppedAndCountedAndTheOthersAreWritten) {
+  replica a("poison");
+  ASSERT_TRUE(a.history->wait_ready(10s));
+  // The server refuses one run (a trigger stands for any row-level refusal).
+  cluster().psql(
+      "create or replace function poison() returns trigger language plpgsql as $$ begin"
+      " if new.name = 'poison' then raise exception 'refused by the test'; end if; return new; end $$;"
+      " drop trigger if exists poison on systask_run;"
+      " create trigger poison before insert on systask_run for each row execute function poison()");
+  std::vector<std::string> uuids;
+  const std::string with_nul("nul\0in the name", 15);
+  for (const std::string& name : {std::string("before"), std::string("poison"), std::string("after"), with_nul}) {
+    run r = a.reg.start({.name = name});
+    uuids.emplace_back(r.uuid());
+    r.finish(task_status::successful);
+  }
+  ASSERT_TRUE(replica::eventually([&] {
+    const auto s = a.history->stats();
+    return s.written == 3 && s.dropped == 1;
+  }, 10s)) << "written " << a.history->stats().written << ", dropped " << a.history->stats().dropped;
+  cluster().psql("drop trigger poison on systask_run");
+  EXPECT_GE(a.history->stats().write_errors, 1u);
+  EXPECT_EQ(cluster().psql("select count(*) from systask_run where uuid in ('" + uuids[0] + "','" + uuids[2] + "','" +
+                           uuids[3] + "')"),
+            "3");
+  EXPECT_EQ(cluster().psql("select name from systask_run where uuid = '" + uuids[3] + "'"), "nul\xEF\xBF\xBDin the name")
+      << "a NUL the engine allows is stored as U+FFFD";
+  ASSERT_TRUE(replica::eventually([&] { return a.history->stats().state == store_state::ok; }))
+      << "the state comes back once writes succeed";
+}
+
 TEST(PgHistory, ANewerSchemaIsReadOnlyAndSaysSo) {
   replica a("newer_schema");
   ASSERT_TRUE(a.history->wait_ready(10s));
@@ -313,7 +369,7 @@ TEST(PgHistory, ANewerSchemaIsReadOnlyAndSaysSo) {
   ASSERT_TRUE(replica::eventually([&] { return b.history->stats().dropped == 1; }))
       << "a run that will never be written is counted as dropped, not pending";
   EXPECT_EQ(b.history->stats().pending, 0u);
-  EXPECT_EQ(cluster().psql("select count(*) from systask_run where name = 'after'"), "0");
+  EXPECT_EQ(cluster().psql("select count(*) from systask_run where namespace = 'newer_schema' and name = 'after'"), "0");
   cluster().psql("update systask_meta set value = '1' where key = 'schema_version'");
 }
 

@@ -101,6 +101,12 @@ boost::asio::awaitable<run_outcome> tracked_run(registry& reg, run_spec spec, Bo
     if (lock) provider = reg.sync_provider(spec);
     if (provider && !cluster_start::running_here(reg, *provider)) {
       cluster_lock_answer answer = co_await async_cluster_acquire(*lock, *provider, boost::asio::use_awaitable);
+      const auto after_wait = co_await this_coro::cancellation_state;
+      if (after_wait.cancelled() != boost::asio::cancellation_type::none) {
+        // Cancelled while waiting for the cluster lock: as before the start, nothing is recorded
+        // and the body does not run (a lease, if any, is released with `answer`).
+        co_return run_outcome{boost::asio::error::operation_aborted, task_status::unknown};
+      }
       if (answer.status == cluster_lock_status::held_elsewhere) {
         // Nothing is recorded here: the holder's replica records the skipped request.
         co_return run_outcome{cluster_refusal_code(answer), task_status::unknown};
@@ -120,6 +126,10 @@ boost::asio::awaitable<run_outcome> tracked_run(registry& reg, run_spec spec, Bo
         // The local holder finished between the check and the start: this run holds the local
         // lock only, so it takes the cluster lock now, and ends at once if it cannot.
         cluster_lock_answer answer = co_await async_cluster_acquire(*lock, *provider, boost::asio::use_awaitable);
+        const auto after_late_wait = co_await this_coro::cancellation_state;
+        if (after_late_wait.cancelled() != boost::asio::cancellation_type::none) {
+          co_return run_outcome{boost::asio::error::operation_aborted, r.fail("cancelled")};
+        }
         if (answer.status == cluster_lock_status::acquired) {
           lease = std::move(answer.lease);
           if (!answer.reason.empty()) r.warning(answer.reason);

@@ -63,6 +63,16 @@ pg_conninfo pg_connection::prepare(std::string_view conninfo) {
   values.try_emplace("keepalives_idle", "10");
   values.try_emplace("keepalives_interval", "5");
   values.try_emplace("keepalives_count", "3");
+  // The server's side too: a replica whose host vanished keeps its session, and so its sync
+  // lock, until the server's keepalives give up (the OS default is 2 hours). Per session,
+  // settable by any user.
+  std::string& server_options = values["options"];
+  if (server_options.find("tcp_keepalives_idle") == std::string::npos) {
+    server_options += std::string(server_options.empty() ? "" : " ") +
+                      "-c tcp_keepalives_idle=10 -c tcp_keepalives_interval=5 -c tcp_keepalives_count=3";
+  }
+  // Lock names are hashed as UTF-8 on both sides (pg_lock_key and the database's sha256).
+  values.try_emplace("client_encoding", "UTF8");
   pg_conninfo out;
   const auto host = values.find("host");
   if (host != values.end() && !host->second.empty() && values.count("hostaddr") == 0) {
@@ -255,6 +265,11 @@ void pg_connection::on_readable() {
   if (state_ != state::connected) return;
   drain_results();
   if (state_ != state::connected) return;
+  // libpq parses a NOTIFY that came in the same read after a query's result only when that
+  // result is taken (PQgetResult): without a second pass it would wait for the next read,
+  // which may be a poll interval away.
+  drain_notifications();
+  if (state_ != state::connected) return;
   if (PQstatus(conn_) == CONNECTION_BAD) {
     fail(trimmed(PQerrorMessage(conn_)));
     return;
@@ -317,6 +332,11 @@ void pg_connection::flush() {
                          return;
                        }
                        self->flush();
+                       // PQflush may read input too: what it parsed waits for no further read.
+                       if (self->state_ != state::connected) return;
+                       self->drain_notifications();
+                       if (self->state_ != state::connected) return;
+                       self->drain_results();
                      });
 }
 

@@ -19,6 +19,7 @@
 #include <map>
 #include <mutex>
 #include <random>
+#include <unordered_map>
 #include <unordered_set>
 
 namespace systask {
@@ -85,8 +86,11 @@ std::string unhex(std::string_view text) {
 // Schema v1. Times are nanoseconds since the epoch as the recording replica's clock read them
 // (displayed times); liveness never compares them with another clock (the maintenance owner
 // uses locks). `compact` is the engine's compact message format, restored byte for byte.
+const char* const schema_meta_statement =
+    "create table if not exists systask_meta (key text primary key, value text not null)";
+
+// Version 1, applied when the database's version (systask_meta) is older.
 const char* const schema_statements[] = {
-    "create table if not exists systask_meta (key text primary key, value text not null)",
     "create table if not exists systask_run ("
     " uuid uuid primary key, namespace text not null, replica uuid not null, name text not null, uid text not null,"
     " description text not null, provider_kind text, provider_id bigint,"
@@ -112,6 +116,55 @@ constexpr const char* run_columns =
     " r.finish_ns, r.duration, r.expires_ns, r.overflow, r.appended, r.dropped, r.prefilled,"
     " (select string_agg(m.seq::text || ':' || encode(m.compact, 'hex'), ',' order by m.seq)"
     "  from systask_message m where m.run_uuid = r.uuid)";
+
+// One statement, so one transaction: the runs, their messages, and the NOTIFY that names them
+// (delivered at commit). A finished row is final; a running row never overwrites a row; a row of
+// another replica is never overwritten.
+const char* const write_statement =
+    "with runs as ("
+    " insert into systask_run as r (uuid, namespace, replica, name, uid, description, provider_kind, provider_id, state,"
+    "  status, start_ns, finish_ns, duration, expires_ns, overflow, appended, dropped, prefilled)"
+    " select x.uuid::uuid, $5, $3::uuid, x.name, x.uid, x.description, x.provider_kind, x.provider_id, x.state,"
+    "  x.status, x.start_ns, x.finish_ns, x.duration, x.expires_ns, x.overflow, x.appended, x.dropped, x.prefilled"
+    " from jsonb_to_recordset($1::jsonb) as x(uuid text, name text, uid text, description text,"
+    "  provider_kind text, provider_id bigint, state smallint, status smallint, start_ns bigint, finish_ns bigint,"
+    "  duration double precision, expires_ns bigint, overflow smallint, appended bigint, dropped bigint,"
+    "  prefilled boolean)"
+    " on conflict (uuid) do update set state = excluded.state, status = excluded.status,"
+    "  finish_ns = excluded.finish_ns, duration = excluded.duration, expires_ns = excluded.expires_ns,"
+    "  appended = excluded.appended, dropped = excluded.dropped"
+    "  where r.state <> 1 and excluded.state <> 0 and r.replica = excluded.replica"
+    " returning r.uuid, r.state),"
+    " messages as ("
+    " insert into systask_message (run_uuid, seq, compact)"
+    " select x.run::uuid, x.seq, decode(x.hex, 'hex') from jsonb_to_recordset($2::jsonb) as x(run text, seq bigint, hex text)"
+    " on conflict do nothing)"
+    " select pg_notify($4, 'run:' || $3 || ':' || string_agg(uuid::text, ',')) from runs where state <> 0"
+    " having count(*) > 0";
+
+// A replica `r` of namespace $1 is alive while its history session holds its liveness lock.
+const char* const liveness_condition =
+    "exists (select 1 from pg_locks l where l.locktype = 'advisory' and l.granted"
+    " and l.database = (select oid from pg_database where datname = current_database())"
+    " and ((l.classid::bigint << 32) | l.objid::bigint) = systask_lock_key('systask/' || $1 || '/replica/' || r.replica::text))";
+
+// At most $5 running rows of the dead replicas $3 become interrupted (expiring at $4), named in
+// one NOTIFY on $2; answers (nothing, how many) or no row.
+const std::string interrupt_statement =
+    std::string("with dead as (update systask_run r set state = 2, expires_ns = $4::bigint,"
+                " finish_ns = greatest(r.start_ns, (extract(epoch from clock_timestamp()) * 1000000000)::bigint)"
+                " where r.uuid in (select d.uuid from systask_run d where d.namespace = $1 and d.state = 0"
+                "  and d.replica = any($3::uuid[]) limit $5::int) and not ") +
+    liveness_condition +
+    " returning r.uuid)"
+    " select pg_notify($2, 'run:maintenance:' || string_agg(uuid::text, ',')), count(*) from dead having count(*) > 0";
+
+// At most 1,000 expired runs of namespace $2 (expires <= $1) and their messages; answers how many.
+const char* const purge_statement =
+    "with gone as (delete from systask_run where uuid in (select uuid from systask_run"
+    " where namespace = $2 and expires_ns <= $1::bigint limit 1000) returning uuid),"
+    " messages as (delete from systask_message m using gone where m.run_uuid = gone.uuid)"
+    " select count(*) from gone";
 
 run_image image_of(const row& r) {
   run_image im;
@@ -147,19 +200,37 @@ run_image image_of(const row& r) {
   return im;
 }
 
+// A text as a JSON string PostgreSQL can store: text columns cannot hold NUL (jsonb refuses
+// \u0000), which the engine allows in names; it becomes U+FFFD, as other bad bytes do.
+void append_pg_text(std::string& out, std::string_view text) {
+  if (text.find('\0') == std::string_view::npos) {
+    append_json_string(out, text);
+    return;
+  }
+  std::string safe;
+  for (char c : text) {
+    if (c == '\0') {
+      safe += "\xEF\xBF\xBD";
+    } else {
+      safe += c;
+    }
+  }
+  append_json_string(out, safe);
+}
+
 // One run as a JSON object for jsonb_to_recordset (messages separately).
 void append_run_json(std::string& out, const run_image& im, row_state state) {
   out += "{\"uuid\":";
-  append_json_string(out, im.uuid);
+  append_pg_text(out, im.uuid);
   out += ",\"name\":";
-  append_json_string(out, im.name);
+  append_pg_text(out, im.name);
   out += ",\"uid\":";
-  append_json_string(out, im.uid);
+  append_pg_text(out, im.uid);
   out += ",\"description\":";
-  append_json_string(out, im.description);
+  append_pg_text(out, im.description);
   out += ",\"provider_kind\":";
   if (im.provider) {
-    append_json_string(out, im.provider->kind);
+    append_pg_text(out, im.provider->kind);
     out += ",\"provider_id\":" + std::to_string(im.provider->id);
   } else {
     out += "null,\"provider_id\":null";
@@ -198,6 +269,15 @@ struct pg_history::impl final : run_observer, store_status_source, std::enable_s
         migrate_key(pg_lock_key("systask/" + options.name_space + "/migrate")),
         backoff(options.retry_backoff_min) {}
 
+  // A query handler that holds the history weakly: a connection's queue must not keep the
+  // history (and so the connection itself) alive once nothing else does.
+  template <class F>
+  pg_connection::query_handler weakly(F f) {
+    return [w = weak_from_this(), f = std::move(f)](pg_result r) mutable {
+      if (auto s = w.lock()) f(*s, std::move(r));
+    };
+  }
+
   // ---- observer (on the registry's strand): queue, never wait -------------------------------
   void on_started(const task_record& run) override {
     if (!run.running()) return;  // its on_finished follows with the whole run
@@ -205,24 +285,40 @@ struct pg_history::impl final : run_observer, store_status_source, std::enable_s
   }
   void on_finished(const task_record& run) override { enqueue(make_run_image(run), true); }
   void on_dropped(const dropped_events& d) override { dropped.fetch_add(d.finished, std::memory_order_relaxed); }
+  void on_expired(wall_time now) override {
+    // Forget the uuids of runs gone from the registry: the sets stay as large as what it holds.
+    std::lock_guard guard(mutex);
+    std::erase_if(own, [&](const auto& e) { return e.second && *e.second <= now; });
+    std::erase_if(mirrored, [&](const auto& e) { return e.second && *e.second <= now; });
+  }
 
   void enqueue(run_image im, bool finished) {
     {
       std::lock_guard guard(mutex);
-      own.insert(im.uuid);
+      own.insert_or_assign(im.uuid, finished ? im.expires : std::nullopt);
       if (read_only_db.load(std::memory_order_relaxed)) {
         dropped.fetch_add(finished, std::memory_order_relaxed);  // never written: counted once
         return;
       }
-      if (finished && finished_queued >= options.queue_capacity) {
-        dropped.fetch_add(1, std::memory_order_relaxed);
+      if (queue.size() >= options.queue_capacity) {
+        // A finished run is counted; a start only means no running row for that run (so no
+        // interrupted row if its process dies before the finish is written).
+        dropped.fetch_add(finished, std::memory_order_relaxed);
         return;
       }
       finished_queued += finished;
       ++handed;
       queue.push_back({std::move(im), finished});
+      if (kick_posted) return;  // one post wakes the strand for every run queued until it runs
+      kick_posted = true;
     }
-    boost::asio::post(strand, [self = shared_from_this()] { self->write_some(); });
+    boost::asio::post(strand, [self = shared_from_this()] {
+      {
+        std::lock_guard guard(self->mutex);
+        self->kick_posted = false;
+      }
+      self->write_some();
+    });
   }
 
   // ---- status --------------------------------------------------------------------------------
@@ -268,6 +364,17 @@ struct pg_history::impl final : run_observer, store_status_source, std::enable_s
     return s;
   }
 
+  // The host's hook, never after close() returned (the host may have destroyed what it uses).
+  void log(store_state st, std::string_view message) {
+    if (!options.on_log) return;
+    std::lock_guard guard(host_mutex);
+    if (detached) return;
+    try {
+      options.on_log(st, message);
+    } catch (...) {
+    }
+  }
+
   void set_state(store_state st, std::string why) {
     bool changed = false;
     {
@@ -277,12 +384,12 @@ struct pg_history::impl final : run_observer, store_status_source, std::enable_s
       reason = why;
     }
     cv.notify_all();
-    if (changed && options.on_log) {
-      try {
-        options.on_log(st, why.empty() ? std::string_view("connected") : std::string_view(why));
-      } catch (...) {
-      }
-    }
+    if (changed) log(st, why.empty() ? std::string_view("connected") : std::string_view(why));
+  }
+
+  void count_error() {
+    std::lock_guard guard(mutex);
+    ++write_errors;
   }
 
   // ---- connection (on the strand) ------------------------------------------------------------
@@ -310,73 +417,101 @@ struct pg_history::impl final : run_observer, store_status_source, std::enable_s
       ready = false;
       if (!unsynced_since) unsynced_since = std::chrono::steady_clock::now();
     }
+    writing = false;
     maintenance_owner = false;
     asking_maintenance = false;
     dead_since.clear();
     if (closed) return;
     set_state(store_state::degraded, "PostgreSQL unreachable, retrying: " + why);
-    reconnect_timer.expires_after(backoff);
+    // Up to 25% jitter, so that replicas cut off together do not come back in lockstep.
+    static thread_local std::minstd_rand jitter{std::random_device{}()};
+    const auto wait = backoff + backoff * static_cast<long>(jitter() % 256) / 1024;
+    reconnect_timer.expires_after(wait);
     backoff = std::min(backoff * 2, options.retry_backoff_max);
-    reconnect_timer.async_wait([self = shared_from_this()](boost::system::error_code ec) {
-      if (!ec) self->connect();
+    reconnect_timer.async_wait([w = weak_from_this()](boost::system::error_code ec) {
+      if (auto self = w.lock(); self && !ec) self->connect();
     });
   }
 
-  // Migrate, take the liveness lock, LISTEN, resync: queued in order on the one session.
+  // The connect sequence, one statement after the other on the one session: the migration (in
+  // one transaction under a transaction-scoped advisory lock; the version is read first, so a
+  // newer schema is never touched), then the liveness lock, LISTEN and the first resync.
   void on_connected() {
     auto c = conn;
     setup_error.clear();
-    // A failed step aborts the transaction: the statements queued after it fail too, and the
-    // final "commit" rolls it back. The last step then drops the connection and retries.
-    auto fail_on_error = [self = shared_from_this(), c](const pg_result& r, const char* step) {
-      if (r.ok || c != self->conn) return !r.ok;
-      if (self->setup_error.empty()) self->setup_error = std::string(step) + ": " + r.error;
-      return true;
+    // A failed step aborts the transaction: the statements queued after it fail too, the
+    // final "commit" rolls it back, and the last step drops the connection and retries.
+    auto step = [c](const char* what, auto then) {
+      return [c, what, then](impl& s, pg_result r) mutable {
+        if (c != s.conn) return;
+        if (!r.ok) {
+          if (s.setup_error.empty()) s.setup_error = std::string(what) + ": " + r.error;
+          return;
+        }
+        then(s, r);
+      };
     };
-    c->query("begin", {}, [](pg_result) {});
+    c->query("begin", {}, weakly(step("begin", [](impl&, const pg_result&) {})));
     c->query("select pg_advisory_xact_lock($1)", {std::to_string(migrate_key)},
-             [fail_on_error](pg_result r) { fail_on_error(r, "migration lock"); });
-    for (const char* sql : schema_statements) {
-      c->query(sql, {}, [fail_on_error](pg_result r) { fail_on_error(r, "migration"); });
-    }
+             weakly(step("migration lock", [](impl&, const pg_result&) {})));
+    c->query(schema_meta_statement, {}, weakly(step("migration", [](impl&, const pg_result&) {})));
     c->query("select value from systask_meta where key = 'schema_version'", {},
-             [self = shared_from_this(), fail_on_error](pg_result r) {
-               if (fail_on_error(r, "schema version")) return;
+             weakly(step("schema version", [c, step](impl& s, const pg_result& r) {
                const std::int64_t v = r.rows.empty() ? 0 : to_int(r.rows[0][0]);
-               self->read_only = v > pg_schema_version;
-               self->read_only_db.store(self->read_only, std::memory_order_relaxed);
-               self->schema_seen = v;
-             });
-    c->query("commit", {}, [](pg_result) {});
-    c->query("select pg_try_advisory_lock($1)", {std::to_string(replica_key)}, [](pg_result) {});
-    c->query("listen " + pg_connection::quote_identifier(channel), {}, [](pg_result) {});
-    c->query("select 1", {}, [self = shared_from_this(), c](pg_result r) {
-      if (c != self->conn || !r.ok) return;
-      if (!self->setup_error.empty()) {
-        c->close();
-        self->on_closed("schema setup failed: " + self->setup_error);
+               s.schema_seen = v;
+               s.read_only = v > pg_schema_version;
+               s.read_only_db.store(s.read_only, std::memory_order_relaxed);
+               // Queued from here, before the commit below is sent: a schema of this version
+               // or a newer one is left as it is.
+               if (v < pg_schema_version) {
+                 for (const char* sql : schema_statements) {
+                   c->query(sql, {}, s.weakly(step("migration", [](impl&, const pg_result&) {})));
+                 }
+               }
+               s.after_schema(c);
+             })));
+  }
+
+  void after_schema(const std::shared_ptr<pg_connection>& c) {
+    c->query("commit", {}, weakly([](impl&, pg_result) {}));
+    c->query("select pg_try_advisory_lock($1)", {std::to_string(replica_key)}, weakly([](impl&, pg_result) {}));
+    c->query("listen " + pg_connection::quote_identifier(channel), {}, weakly([](impl&, pg_result) {}));
+    c->query("select 1", {}, weakly([c](impl& s, pg_result r) {
+      if (c != s.conn || !r.ok) return;
+      if (!s.setup_error.empty()) {
+        s.drop_connection(c, "schema setup failed: " + s.setup_error);
         return;
       }
-      self->backoff = self->options.retry_backoff_min;
-      if (self->read_only) {
-        self->set_state(store_state::read_only, "the database's schema (version " + std::to_string(self->schema_seen) +
-                                                    ") is newer than this library's (" +
-                                                    std::to_string(pg_schema_version) + "): nothing is written");
+      s.backoff = s.options.retry_backoff_min;
+      if (s.read_only) {
+        s.set_state(store_state::read_only, "the database's schema (version " + std::to_string(s.schema_seen) +
+                                                ") is newer than this library's (" + std::to_string(pg_schema_version) +
+                                                "): nothing is written");
       } else {
-        self->set_state(store_state::ok, "");
+        s.set_state(store_state::ok, "");
       }
-      self->resync([self, c](bool ok) {
-        if (!ok || c != self->conn) return;
-        {
-          std::lock_guard guard(self->mutex);
-          self->ready = true;
-          self->unsynced_since.reset();
+      s.resync([c](impl& self, bool ok) {
+        if (c != self.conn) return;
+        if (!ok) {
+          // Without its first resync the mirror would be incomplete: start over.
+          self.drop_connection(c, "the first resync failed");
+          return;
         }
-        self->cv.notify_all();
-        self->write_some();
+        {
+          std::lock_guard guard(self.mutex);
+          self.ready = true;
+          self.unsynced_since.reset();
+        }
+        self.cv.notify_all();
+        self.write_some();
       });
-      self->arm_timers();
-    });
+      s.arm_timers();
+    }));
+  }
+
+  void drop_connection(const std::shared_ptr<pg_connection>& c, std::string why) {
+    c->close();  // no callback after close: on_closed is called here
+    on_closed(std::move(why));
   }
 
   void arm_timers() {
@@ -384,7 +519,7 @@ struct pg_history::impl final : run_observer, store_status_source, std::enable_s
     timers_armed = true;
     tick(flush_timer, options.flush_interval, [](impl& s) { s.write_some(); });
     tick(resync_timer, options.resync_interval, [](impl& s) {
-      if (s.ready) s.resync([](bool) {});
+      if (s.ready) s.resync([](impl&, bool) {});
     });
     tick(maintenance_timer, options.maintenance_interval, [](impl& s) { s.maintain(); });
   }
@@ -392,8 +527,9 @@ struct pg_history::impl final : run_observer, store_status_source, std::enable_s
   template <class Work>
   void tick(boost::asio::steady_timer& timer, std::chrono::milliseconds every, Work work) {
     timer.expires_after(every);
-    timer.async_wait([self = shared_from_this(), &timer, every, work](boost::system::error_code ec) {
-      if (ec || self->closed) return;
+    timer.async_wait([w = weak_from_this(), &timer, every, work](boost::system::error_code ec) {
+      auto self = w.lock();
+      if (ec || !self || self->closed) return;
       work(*self);
       self->tick(timer, every, work);
     });
@@ -403,9 +539,13 @@ struct pg_history::impl final : run_observer, store_status_source, std::enable_s
   void write_some() {
     if (!ready || writing || !conn || read_only || closed) return;
     std::vector<queued_run> batch;
+    // After a statement failed on a live connection, runs go one at a time, so that one that
+    // cannot be written (the server refuses it) is found, dropped and counted, and the others
+    // are written.
+    const std::size_t limit = isolating > 0 ? 1 : batch_runs;
     {
       std::lock_guard guard(mutex);
-      while (!queue.empty() && batch.size() < batch_runs) {
+      while (!queue.empty() && batch.size() < limit) {
         batch.push_back(std::move(queue.front()));
         queue.pop_front();
         if (batch.back().finished) {
@@ -433,59 +573,56 @@ struct pg_history::impl final : run_observer, store_status_source, std::enable_s
     }
     runs += ']';
     messages += ']';
-    // One statement, so one transaction: the runs, their messages, and the NOTIFY that names
-    // them (delivered at commit). A finished row is final; a running row never overwrites it.
-    static constexpr const char* sql =
-        "with runs as ("
-        " insert into systask_run as r (uuid, namespace, replica, name, uid, description, provider_kind, provider_id, state,"
-        "  status, start_ns, finish_ns, duration, expires_ns, overflow, appended, dropped, prefilled)"
-        " select x.uuid::uuid, $5, $3::uuid, x.name, x.uid, x.description, x.provider_kind, x.provider_id, x.state,"
-        "  x.status, x.start_ns, x.finish_ns, x.duration, x.expires_ns, x.overflow, x.appended, x.dropped, x.prefilled"
-        " from jsonb_to_recordset($1::jsonb) as x(uuid text, name text, uid text, description text,"
-        "  provider_kind text, provider_id bigint, state smallint, status smallint, start_ns bigint, finish_ns bigint,"
-        "  duration double precision, expires_ns bigint, overflow smallint, appended bigint, dropped bigint,"
-        "  prefilled boolean)"
-        " on conflict (uuid) do update set state = excluded.state, status = excluded.status,"
-        "  finish_ns = excluded.finish_ns, duration = excluded.duration, expires_ns = excluded.expires_ns,"
-        "  appended = excluded.appended, dropped = excluded.dropped"
-        "  where r.state <> 1 and excluded.state <> 0 and r.replica = excluded.replica"
-        " returning r.uuid, r.state),"
-        " messages as ("
-        " insert into systask_message (run_uuid, seq, compact)"
-        " select x.run::uuid, x.seq, decode(x.hex, 'hex') from jsonb_to_recordset($2::jsonb) as x(run text, seq bigint, hex text)"
-        " on conflict do nothing)"
-        " select pg_notify($4, 'run:' || $3 || ':' || string_agg(uuid::text, ',')) from runs where state <> 0"
-        " having count(*) > 0";
     writing = true;
     auto shared_batch = std::make_shared<std::vector<queued_run>>(std::move(batch));
-    conn->query(sql, {runs, messages, replica, channel, options.name_space}, [self = shared_from_this(), shared_batch](pg_result r) {
-      self->writing = false;
-      std::size_t finished = 0;
-      for (const auto& q : *shared_batch) finished += q.finished;
-      {
-        std::lock_guard guard(self->mutex);
-        self->finished_in_flight -= finished;
-        if (r.ok) {
-          self->written += finished;
-          self->handed_done += shared_batch->size();
-          self->last_success = std::chrono::system_clock::now();
-        } else {
-          // Put back in front, in order: the write is idempotent, so a batch that may have
-          // committed before the failure is simply sent again.
-          ++self->write_errors;
-          for (auto it = shared_batch->rbegin(); it != shared_batch->rend(); ++it) {
-            self->finished_queued += it->finished;
-            self->queue.push_front(std::move(*it));
-          }
+    conn->query(write_statement, {runs, messages, replica, channel, options.name_space},
+                weakly([shared_batch, c = conn](impl& s, pg_result r) { s.written_batch(c, *shared_batch, r); }));
+  }
+
+  void written_batch(const std::shared_ptr<pg_connection>& c, std::vector<queued_run>& batch, const pg_result& r) {
+    writing = false;
+    std::size_t finished = 0;
+    for (const auto& q : batch) finished += q.finished;
+    // A statement error on a connection that is still up is the rows' fault, not the
+    // connection's: sent alone, such a run is dropped rather than retried forever.
+    const bool refused = !r.ok && c == conn && conn && conn->connected();
+    const bool drop = refused && batch.size() == 1;
+    {
+      std::lock_guard guard(mutex);
+      finished_in_flight -= finished;
+      if (r.ok) {
+        written += finished;
+        handed_done += batch.size();
+        last_success = std::chrono::system_clock::now();
+      } else if (drop) {
+        ++write_errors;
+        dropped.fetch_add(finished, std::memory_order_relaxed);
+        handed_done += batch.size();
+      } else {
+        // Put back in front, in order: the write is idempotent, so a batch that may have
+        // committed before the failure is simply sent again.
+        ++write_errors;
+        for (auto it = batch.rbegin(); it != batch.rend(); ++it) {
+          finished_queued += it->finished;
+          queue.push_front(std::move(*it));
         }
       }
-      self->cv.notify_all();
-      if (r.ok) {
-        self->write_some();
-      } else {
-        self->set_state(store_state::degraded, "write failed, retrying: " + r.error);
-      }
-    });
+    }
+    cv.notify_all();
+    if (r.ok) {
+      if (isolating > 0) --isolating;
+      if (!read_only) set_state(store_state::ok, "");
+      write_some();
+    } else if (drop) {
+      log(store_state::degraded, "a run could not be written and is dropped (the server refused it): " + r.error);
+      write_some();
+    } else if (refused) {
+      isolating = batch_runs;  // the next runs one by one
+      set_state(store_state::degraded, "a write was refused, retrying run by run: " + r.error);
+      write_some();
+    } else {
+      set_state(store_state::degraded, "write failed, retrying: " + r.error);
+    }
   }
 
   // ---- mirroring (on the strand) -------------------------------------------------------------
@@ -497,10 +634,10 @@ struct pg_history::impl final : run_observer, store_status_source, std::enable_s
     std::string list = "{" + payload.substr(colon + 1) + "}";
     fetch("select " + std::string(run_columns) +
               " from systask_run r where r.uuid = any($1::uuid[]) and r.namespace = $2 and r.state <> 0",
-          {list, options.name_space}, [](bool) {});
+          {list, options.name_space}, [](impl&, bool) {});
   }
 
-  void resync(std::function<void(bool)> then) {
+  void resync(std::function<void(impl&, bool)> then) {
     fetch("select " + std::string(run_columns) +
               " from systask_run r where r.namespace = $4 and r.state <> 0 and r.replica <> $1::uuid"
               " and (r.expires_ns is null or r.expires_ns > $2) order by r.finish_ns desc limit $3",
@@ -509,12 +646,12 @@ struct pg_history::impl final : run_observer, store_status_source, std::enable_s
           std::move(then));
   }
 
-  void fetch(std::string sql, row params, std::function<void(bool)> then) {
+  void fetch(std::string sql, row params, std::function<void(impl&, bool)> then) {
     if (!conn) return;
-    conn->query(std::move(sql), std::move(params), [self = shared_from_this(), then = std::move(then)](pg_result r) {
-      if (r.ok) self->mirror(r.rows);
-      then(r.ok);
-    });
+    conn->query(std::move(sql), std::move(params), weakly([then = std::move(then)](impl& s, pg_result r) {
+      if (r.ok) s.mirror(r.rows);
+      then(s, r.ok);
+    }));
   }
 
   void mirror(const std::vector<row>& rows) {
@@ -522,8 +659,14 @@ struct pg_history::impl final : run_observer, store_status_source, std::enable_s
     {
       std::lock_guard guard(mutex);
       for (const auto& r : rows) {
-        if (!r[0] || own.contains(*r[0]) || !mirrored.insert(*r[0]).second) continue;
+        if (!r[0] || own.contains(*r[0]) || mirrored.contains(*r[0])) continue;
         images.push_back(image_of(r));
+        // Forgotten when it expires (on_expired); an interrupted run's expiry is computed by
+        // restore from its task's retention, so it is kept for the retention of interrupted rows.
+        const run_image& im = images.back();
+        mirrored.emplace(im.uuid, im.interrupted ? std::optional<wall_time>(std::chrono::system_clock::now() +
+                                                                            options.interrupted_retention)
+                                                 : im.expires);
       }
     }
     if (images.empty()) return;
@@ -534,15 +677,25 @@ struct pg_history::impl final : run_observer, store_status_source, std::enable_s
       if (im.status == task_status::successful) p.last_success = im.finish;
       providers.push_back(std::move(p));
     }
-    try {
-      const restore_report report = reg.restore(std::move(images), std::move(providers));
-      mirrored_runs.fetch_add(report.runs_restored, std::memory_order_relaxed);
-      if (!report.errors.empty() && options.on_log) {
-        options.on_log(store_state::ok, "mirror: " + std::to_string(report.errors.size()) + " run(s) of other replicas refused, first: " +
-                                  report.errors.front().item + ": " + report.errors.front().reason);
+    std::string refused;
+    {
+      // Never into a registry the host may be destroying: close() waits for this and stops it.
+      std::lock_guard guard(host_mutex);
+      if (detached) return;
+      try {
+        const restore_report report = reg.restore(std::move(images), std::move(providers));
+        mirrored_runs.fetch_add(report.runs_restored, std::memory_order_relaxed);
+        if (!report.errors.empty()) {
+          refused = std::to_string(report.errors.size()) + " run(s) of other replicas refused, first: " +
+                    report.errors.front().item + ": " + report.errors.front().reason;
+        }
+      } catch (...) {
+        refused = "out of memory while restoring runs of other replicas";  // what was restored stays
       }
-    } catch (...) {
-      ++write_errors;  // only std::bad_alloc: what was restored stays
+    }
+    if (!refused.empty()) {
+      count_error();
+      log(store_state::ok, "mirror: " + refused);
     }
   }
 
@@ -555,54 +708,74 @@ struct pg_history::impl final : run_observer, store_status_source, std::enable_s
       if (asking_maintenance) return;
       asking_maintenance = true;
       conn->query("select pg_try_advisory_lock($1)", {std::to_string(maintenance_key)},
-                  [self = shared_from_this(), c = conn](pg_result r) {
-                    self->asking_maintenance = false;
-                    if (c != self->conn) return;  // answered on a connection that is gone
+                  weakly([c = conn](impl& s, pg_result r) {
+                    s.asking_maintenance = false;
+                    if (c != s.conn) return;  // answered on a connection that is gone
                     if (r.ok && !r.rows.empty() && r.rows[0][0] == "t") {
-                      self->maintenance_owner = true;
-                      self->maintain();
+                      s.maintenance_owner = true;
+                      s.maintain();
                     }
-                  });
+                  }));
       return;
     }
     // Runs left running by a replica whose liveness lock is gone (its session ended: the
     // process died, or its connection did) become interrupted, and the others are told. A
     // replica is given `interrupt_grace` to come back first: a connection that drops and
     // reconnects (a server restart) takes its lock again, and its runs go on.
-    static constexpr const char* liveness =
-        "exists (select 1 from pg_locks l where l.locktype = 'advisory' and l.granted"
-        " and l.database = (select oid from pg_database where datname = current_database())"
-        " and ((l.classid::bigint << 32) | l.objid::bigint) = systask_lock_key('systask/' || $1 || '/replica/' || r.replica::text))";
     conn->query(std::string("select distinct r.replica::text from systask_run r where r.namespace = $1 and r.state = 0"
-                            " and not ") + liveness,
-                {options.name_space}, [self = shared_from_this()](pg_result r) {
-                  if (!r.ok || !self->conn) return;
+                            " and not ") + liveness_condition,
+                {options.name_space}, weakly([](impl& s, pg_result r) {
+                  if (!s.conn) return;
+                  if (!r.ok) {
+                    s.log(store_state::degraded, "maintenance: reading dead replicas failed: " + r.error);
+                    return;
+                  }
                   const auto now = std::chrono::steady_clock::now();
                   std::map<std::string, std::chrono::steady_clock::time_point> still_dead;
                   std::string overdue;
                   for (const auto& row : r.rows) {
                     if (!row[0]) continue;
-                    const auto seen = self->dead_since.find(*row[0]);
-                    const auto since = seen == self->dead_since.end() ? now : seen->second;
+                    const auto seen = s.dead_since.find(*row[0]);
+                    const auto since = seen == s.dead_since.end() ? now : seen->second;
                     still_dead.emplace(*row[0], since);
-                    if (now - since >= self->options.interrupt_grace) overdue += (overdue.empty() ? "" : ",") + *row[0];
+                    if (now - since >= s.options.interrupt_grace) overdue += (overdue.empty() ? "" : ",") + *row[0];
                   }
-                  self->dead_since = std::move(still_dead);
-                  if (overdue.empty()) return;
-                  self->conn->query(
-                      std::string("with dead as (update systask_run r set state = 2,"
-                                  " finish_ns = greatest(r.start_ns, (extract(epoch from clock_timestamp()) * 1000000000)::bigint)"
-                                  " where r.namespace = $1 and r.state = 0 and r.replica = any($3::uuid[]) and not ") +
-                          liveness +
-                          " returning r.uuid)"
-                          " select pg_notify($2, 'run:maintenance:' || string_agg(uuid::text, ',')) from dead having count(*) > 0",
-                      {self->options.name_space, self->channel, "{" + overdue + "}"}, [](pg_result) {});
-                });
-    static constexpr const char* purge =
-        "with gone as (delete from systask_run where uuid in (select uuid from systask_run"
-        " where namespace = $2 and expires_ns <= $1 limit 1000)"
-        " returning uuid) delete from systask_message m using gone where m.run_uuid = gone.uuid";
-    conn->query(purge, {std::to_string(nanos(std::chrono::system_clock::now())), options.name_space}, [](pg_result) {});
+                  s.dead_since = std::move(still_dead);
+                  if (!overdue.empty()) s.interrupt("{" + overdue + "}");
+                }));
+    purge(0);
+  }
+
+  // Marks the running runs of the given dead replicas interrupted, 128 at a time (the NOTIFY
+  // that names them stays under PostgreSQL's 8000 bytes), until none is left.
+  void interrupt(std::string replicas) {
+    if (!conn) return;
+    const std::string expires = std::to_string(nanos(std::chrono::system_clock::now() + options.interrupted_retention));
+    conn->query(interrupt_statement, {options.name_space, channel, replicas, expires, std::to_string(batch_runs)},
+                weakly([replicas](impl& s, pg_result r) {
+                  if (!r.ok) {
+                    s.log(store_state::degraded, "maintenance: marking runs interrupted failed: " + r.error);
+                    return;
+                  }
+                  // A full batch: there may be more.
+                  if (!r.rows.empty() && r.rows[0].size() > 1 && to_int(r.rows[0][1]) == static_cast<std::int64_t>(batch_runs)) {
+                    s.interrupt(replicas);
+                  }
+                }));
+  }
+
+  // Deletes expired rows in batches of 1,000, at most 10 batches a pass (so a pass stays short
+  // and the writes go on between passes).
+  void purge(int batches_done) {
+    if (!conn || batches_done >= 10) return;
+    conn->query(purge_statement, {std::to_string(nanos(std::chrono::system_clock::now())), options.name_space},
+                weakly([batches_done](impl& s, pg_result r) {
+                  if (!r.ok) {
+                    s.log(store_state::degraded, "maintenance: purging expired rows failed: " + r.error);
+                    return;
+                  }
+                  if (!r.rows.empty() && to_int(r.rows[0][0]) == 1000) s.purge(batches_done + 1);
+                }));
   }
 
   void shutdown() {
@@ -629,16 +802,21 @@ struct pg_history::impl final : run_observer, store_status_source, std::enable_s
   std::shared_ptr<pg_connection> conn;
   bool writing = false, timers_armed = false, maintenance_owner = false, read_only = false, closed = false;
   bool asking_maintenance = false;
+  std::size_t isolating = 0;  // runs still to be written one at a time after a refused statement
   // Maintenance owner only: replicas seen without their liveness lock, since when.
   std::map<std::string, std::chrono::steady_clock::time_point> dead_since;
   std::int64_t schema_seen = 0;
+  std::string setup_error;  // the first failure of the connect sequence
   std::atomic<bool> ready{false};
 
   // Shared with the observer and stats(): the mutex.
   mutable std::mutex mutex;
   mutable std::condition_variable cv;
   std::deque<queued_run> queue;
-  std::unordered_set<std::string> own, mirrored;
+  bool kick_posted = false;
+  // Uuids of this replica's runs and of the runs mirrored, with the time they expire from the
+  // registry (nullopt: not yet known, e.g. still running).
+  std::unordered_map<std::string, std::optional<wall_time>> own, mirrored;
   std::uint64_t finished_queued = 0, finished_in_flight = 0, written = 0, write_errors = 0;
   std::uint64_t handed = 0, handed_done = 0;
   std::optional<wall_time> last_success;
@@ -649,7 +827,11 @@ struct pg_history::impl final : run_observer, store_status_source, std::enable_s
   std::atomic<std::uint64_t> dropped{0}, mirrored_runs{0};
   std::atomic<bool> closed_once{false};
   std::atomic<bool> read_only_db{false};  // read_only, for the observer
-  std::string setup_error;  // strand only: the first failure of the connect sequence
+
+  // What touches the host's objects (the registry's restore, the log hook) holds it; close()
+  // sets `detached` under it, so nothing does once close() returned.
+  std::mutex host_mutex;
+  bool detached = false;
 };
 
 namespace {
@@ -667,6 +849,8 @@ pg_history::pg_history(registry& reg, pg_history_options o) {
   check(o.resync_interval >= 1s && o.resync_interval <= 1h, "resync_interval must be 1 s .. 1 h");
   check(o.maintenance_interval >= 10ms && o.maintenance_interval <= 1h, "maintenance_interval must be 10 ms .. 1 h");
   check(o.interrupt_grace >= 0ms && o.interrupt_grace <= 1h, "interrupt_grace must be 0 .. 1 h");
+  check(o.interrupted_retention >= 1min && o.interrupted_retention <= std::chrono::hours(24 * 366),
+        "interrupted_retention must be 1 min .. 366 days");
   check(o.queue_capacity >= 1 && o.queue_capacity <= 16'777'216, "queue_capacity must be 1 .. 16,777,216");
   check(o.resync_limit >= 1 && o.resync_limit <= 1'000'000, "resync_limit must be 1 .. 1,000,000");
   check(o.retry_backoff_min >= 1ms && o.retry_backoff_min <= o.retry_backoff_max && o.retry_backoff_max <= 1h,
@@ -692,6 +876,11 @@ pg_history::~pg_history() { close(); }
 
 void pg_history::close() noexcept {
   if (!impl_ || impl_->closed_once.exchange(true)) return;
+  {
+    // Waits for a restore or a log call in progress on the strand; none starts afterwards.
+    std::lock_guard guard(impl_->host_mutex);
+    impl_->detached = true;
+  }
   impl_->reg.remove_observer(impl_);
   impl_->reg.detach_store(impl_);
   {

@@ -43,16 +43,23 @@ struct pg_history_options {
   std::chrono::milliseconds maintenance_interval{1'000};
   /// How long a replica's liveness lock must stay gone before the maintenance owner marks its
   /// running runs interrupted: a replica whose connection drops and comes back within it (a
-  /// server restart, a network blip) keeps its runs. 0 .. 1 h.
-  std::chrono::milliseconds interrupt_grace{1'000};
-  /// Finished runs waiting to be written, at most (a full queue drops the newest and counts
-  /// it). 1 .. 16,777,216.
+  /// server restart, a network blip) keeps its runs. Keep it above `retry_backoff_max` plus a
+  /// connect, and the same on every replica (the owner's decides). 0 .. 1 h.
+  std::chrono::milliseconds interrupt_grace{5'000};
+  /// How long the database keeps a run marked interrupted (its process died before the
+  /// finish), after which the maintenance owner purges it. 1 min .. 366 days.
+  std::chrono::milliseconds interrupted_retention{std::chrono::hours(24)};
+  /// Runs waiting to be written (starts and finishes), at most: a full queue drops the newest
+  /// (a dropped finish is counted in `dropped`; a dropped start only means no `running` row for
+  /// that run). 1 .. 16,777,216.
   std::size_t queue_capacity = 65'536;
   /// Runs read per resync, newest finish first. 1 .. 1,000,000.
   std::size_t resync_limit = 10'000;
-  /// Reconnect backoff: from `retry_backoff_min`, doubling up to `retry_backoff_max`.
+  /// Reconnect backoff: from `retry_backoff_min`, doubling up to `retry_backoff_max`, with up
+  /// to 25% jitter. The maximum is short because a replica away longer than `interrupt_grace`
+  /// has its running runs shown interrupted.
   std::chrono::milliseconds retry_backoff_min{100};
-  std::chrono::milliseconds retry_backoff_max{30'000};
+  std::chrono::milliseconds retry_backoff_max{2'000};
   /// The host's log hook; empty: failures are only counted.
   pg_history_log on_log{};
   /// This replica's cluster lock, if any: /metrics then shows its counters with the history's
