@@ -214,6 +214,7 @@ TEST(PgConnection, BadSqlIsAnErrorAndTheConnectionGoesOn) {
   const auto bad = c.run("selec 1");
   EXPECT_FALSE(bad.ok);
   EXPECT_NE(bad.error.find("syntax error"), std::string::npos) << bad.error;
+  EXPECT_EQ(bad.sqlstate, "42601") << "the server's SQLSTATE comes with its error";
   const auto missing = c.run("select * from no_such_table");
   EXPECT_FALSE(missing.ok);
   EXPECT_NE(missing.error.find("no_such_table"), std::string::npos) << missing.error;

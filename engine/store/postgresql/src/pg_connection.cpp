@@ -377,6 +377,8 @@ void pg_connection::drain_results() {
       current_.ok = false;
       current_.rows.clear();
       current_.error = trimmed(PQresultErrorMessage(res));
+      const char* code = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+      current_.sqlstate = code ? code : "";
     }
     PQclear(res);
   }

@@ -32,6 +32,7 @@ namespace systask::detail {
 struct pg_result {
   bool ok = false;
   std::string error;
+  std::string sqlstate;  ///< the server's SQLSTATE for an error it sent ("" for a connection or client error)
   std::vector<std::vector<std::optional<std::string>>> rows;
 };
 

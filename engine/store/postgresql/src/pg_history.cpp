@@ -583,9 +583,13 @@ struct pg_history::impl final : run_observer, store_status_source, std::enable_s
     writing = false;
     std::size_t finished = 0;
     for (const auto& q : batch) finished += q.finished;
-    // A statement error on a connection that is still up is the rows' fault, not the
-    // connection's: sent alone, such a run is dropped rather than retried forever.
-    const bool refused = !r.ok && c == conn && conn && conn->connected();
+    // The rows' fault, not the connection's or the server's state (a shutdown, a restart, a
+    // full disk come with other SQLSTATE classes and are retried): data exceptions (22),
+    // integrity (23), a program limit such as a row too large (54), a trigger's raise (P0).
+    // Sent alone, such a run is dropped rather than retried forever.
+    const std::string cls = r.sqlstate.substr(0, 2);
+    const bool refused = !r.ok && c == conn && conn && conn->connected() &&
+                         (cls == "22" || cls == "23" || cls == "54" || cls == "P0");
     const bool drop = refused && batch.size() == 1;
     {
       std::lock_guard guard(mutex);
