@@ -190,7 +190,11 @@ TEST(PgHistory, ARunLeftRunningByAKilledReplicaIsShownInterrupted) {
       run r = a.reg.start(a.reg.sync_spec("google_workspace", 1));
       r.info("page 1 of 9");
       const std::string uuid(r.uuid());
-      if (!replica::eventually([&] { return a.history->stats().pending == 0 && a.history->wait_written(1s); })) ::_exit(3);
+      // The message logged after the start reaches the database with the running run's next flush.
+      if (!replica::eventually([&] {
+            return cluster().psql("select count(*) from systask_message where run_uuid = '" + uuid + "'") == "1";
+          }))
+        ::_exit(3);
       const std::string line = uuid + "\n";
       if (::write(pipe_fds[1], line.data(), line.size()) < 0) ::_exit(4);
       for (;;) ::pause();

@@ -118,8 +118,8 @@ constexpr const char* run_columns =
     "  from systask_message m where m.run_uuid = r.uuid)";
 
 // One statement, so one transaction: the runs, their messages, and the NOTIFY that names them
-// (delivered at commit). A finished row is final; a running row never overwrites a row; a row of
-// another replica is never overwritten.
+// (delivered at commit). A finished row is final; a running image updates a running row only (its
+// counts; its new messages go in); a row of another replica is never overwritten.
 const char* const write_statement =
     "with runs as ("
     " insert into systask_run as r (uuid, namespace, replica, name, uid, description, provider_kind, provider_id, state,"
@@ -133,7 +133,7 @@ const char* const write_statement =
     " on conflict (uuid) do update set state = excluded.state, status = excluded.status,"
     "  finish_ns = excluded.finish_ns, duration = excluded.duration, expires_ns = excluded.expires_ns,"
     "  appended = excluded.appended, dropped = excluded.dropped"
-    "  where r.state <> 1 and excluded.state <> 0 and r.replica = excluded.replica"
+    "  where r.replica = excluded.replica and r.state <> 1 and (excluded.state <> 0 or r.state = 0)"
     " returning r.uuid, r.state),"
     " messages as ("
     " insert into systask_message (run_uuid, seq, compact)"
@@ -517,7 +517,10 @@ struct pg_history::impl final : run_observer, store_status_source, std::enable_s
   void arm_timers() {
     if (timers_armed) return;
     timers_armed = true;
-    tick(flush_timer, options.flush_interval, [](impl& s) { s.write_some(); });
+    tick(flush_timer, options.flush_interval, [](impl& s) {
+      s.flush_running();
+      s.write_some();
+    });
     tick(resync_timer, options.resync_interval, [](impl& s) {
       if (s.ready) s.resync([](impl&, bool) {});
     });
@@ -536,6 +539,35 @@ struct pg_history::impl final : run_observer, store_status_source, std::enable_s
   }
 
   // ---- writing (on the strand) -----------------------------------------------------------------
+  // The new messages of this replica's running runs, every flush interval, so that a run whose
+  // process dies is restored (interrupted) with what it logged until about then.
+  void flush_running() {
+    if (!ready || read_only || closed) return;
+    std::vector<std::string> running;
+    {
+      std::lock_guard guard(mutex);
+      for (const auto& [uuid, expires] : own) {
+        if (!expires) running.push_back(uuid);
+      }
+    }
+    std::unordered_map<std::string, std::uint64_t> still_running;
+    for (const auto& uuid : running) {
+      std::optional<task_record> rec;
+      {
+        std::lock_guard guard(host_mutex);
+        if (detached) return;
+        rec = reg.find_task(uuid);
+      }
+      if (!rec || !rec->running()) continue;
+      const std::uint64_t appended = rec->messages_appended();
+      still_running.emplace(uuid, appended);
+      const auto seen = flushed_appended.find(uuid);
+      if (seen != flushed_appended.end() && seen->second == appended) continue;
+      enqueue(make_run_image(*rec), false);
+    }
+    flushed_appended = std::move(still_running);
+  }
+
   void write_some() {
     if (!ready || writing || !conn || read_only || closed) return;
     std::vector<queued_run> batch;
@@ -807,6 +839,8 @@ struct pg_history::impl final : run_observer, store_status_source, std::enable_s
   bool writing = false, timers_armed = false, maintenance_owner = false, read_only = false, closed = false;
   bool asking_maintenance = false;
   std::size_t isolating = 0;  // runs still to be written one at a time after a refused statement
+  // This replica's running runs: messages appended when their messages were last queued.
+  std::unordered_map<std::string, std::uint64_t> flushed_appended;
   // Maintenance owner only: replicas seen without their liveness lock, since when.
   std::map<std::string, std::chrono::steady_clock::time_point> dead_since;
   std::int64_t schema_seen = 0;
