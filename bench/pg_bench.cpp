@@ -23,6 +23,8 @@
 #include "bench_support.hpp"
 #include "pg_cluster.hpp"
 #include "pg_connection.hpp"
+#include "pg_test_support.hpp"
+#include "pg_row_encoding.hpp"
 #include "plain_model.hpp"
 
 #include <systask/engine.hpp>
@@ -94,13 +96,13 @@ struct replica {
   explicit replica(const options& o) {
     systask::registry_options ro;
     ro.default_task.history_depth = o.history_depth;
-    reg = std::make_unique<systask::registry>(io, ro);
+    reg = std::make_unique<systask::registry>(io.context(), ro);
     reg->register_provider("google_workspace", 1, "Acme Google Workspace");
     if (o.lock) {
       systask::pg_cluster_lock_options lo;
       lo.conninfo = (o.server ? *o.server : cluster()).conninfo();
       lo.lock_namespace = o.name_space;
-      lock = std::make_shared<systask::pg_cluster_lock>(io.get_executor(), lo);
+      lock = std::make_shared<systask::pg_cluster_lock>(io.context().get_executor(), lo);
       reg->set_cluster_lock(lock);
     }
     if (o.history) {
@@ -110,33 +112,23 @@ struct replica {
       ho.flush_interval = o.flush_interval;
       history.emplace(*reg, ho);
     }
-    thread = std::thread([this] { io.run(); });
     if (history && !history->wait_ready(30s)) sb::fail_run("pg_history did not connect: " + history->stats().reason);
     if (lock && !wait_for([&] { return lock->connected(); })) sb::fail_run("pg_cluster_lock did not connect");
   }
+  // Closed in order; the io_thread (the first member, so the last to go) then lets what the
+  // destructors queued run (the connections' closing) before it stops the context.
   ~replica() {
     history.reset();
     lock.reset();
     reg.reset();
-    // Lets what the destructors queued run (the connections' closing), then stops.
-    for (int i = 0; i < 3; ++i) {
-      std::promise<void> turn;
-      boost::asio::post(io, [&] { turn.set_value(); });
-      turn.get_future().wait();
-    }
-    work.reset();
-    io.stop();
-    thread.join();
   }
   replica(const replica&) = delete;
   replica& operator=(const replica&) = delete;
 
-  boost::asio::io_context io;
-  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work{io.get_executor()};
+  systask::testing::io_thread io;
   std::unique_ptr<systask::registry> reg;
   std::shared_ptr<systask::pg_cluster_lock> lock;
   std::optional<systask::pg_history> history;
-  std::thread thread;
 };
 
 // A blocking libpq connection to the server, for the baselines that write or ask directly.
@@ -217,21 +209,6 @@ void finished_batched(benchmark::State& state, bool durable) {
   state.counters["runs_per_second"] = benchmark::Counter(static_cast<double>(total), benchmark::Counter::kIsRate);
 }
 
-std::int64_t nanos(systask::wall_time t) {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
-}
-
-std::string hex(std::string_view bytes) {
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(bytes.size() * 2);
-  for (unsigned char c : bytes) {
-    out += digits[c >> 4];
-    out += digits[c & 15];
-  }
-  return out;
-}
-
 // The rows pg_history writes for a finished run (systask_run and its systask_message rows, the
 // messages in the engine's compact format), in one statement, so one transaction.
 constexpr const char* per_run_sql =
@@ -250,7 +227,7 @@ void write_one_transaction(PGconn* conn, const systask::run_image& im) {
       hexes += ',';
     }
     seqs += std::to_string(m.seq);
-    hexes += hex(m.compact);
+    hexes += systask::detail::pg_hex(m.compact);
   }
   seqs += '}';
   hexes += '}';
@@ -263,10 +240,10 @@ void write_one_transaction(PGconn* conn, const systask::run_image& im) {
                                 im.uid,
                                 im.description,
                                 std::to_string(static_cast<int>(im.status)),
-                                std::to_string(nanos(im.start)),
-                                std::to_string(nanos(im.finish)),
+                                std::to_string(systask::detail::pg_nanos(im.start)),
+                                std::to_string(systask::detail::pg_nanos(im.finish)),
                                 duration,
-                                im.expires ? std::to_string(nanos(*im.expires)) : std::string(),
+                                im.expires ? std::to_string(systask::detail::pg_nanos(*im.expires)) : std::string(),
                                 std::to_string(static_cast<int>(im.overflow)),
                                 std::to_string(im.appended),
                                 std::to_string(im.dropped),

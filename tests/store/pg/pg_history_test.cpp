@@ -7,6 +7,7 @@
 #include <systask/engine.hpp>
 
 #include "pg_cluster.hpp"
+#include "pg_test_support.hpp"
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
@@ -51,7 +52,7 @@ class skewed_clock final : public clock_source {
 
 struct replica {
   explicit replica(const std::string& ns, pg_history_options extra = {}, std::shared_ptr<const clock_source> clock = nullptr)
-      : reg(io, registry_options{{}, clock ? clock : system_clocks()}) {
+      : reg(io.context(), registry_options{{}, clock ? clock : system_clocks()}) {
     reg.register_provider("google_workspace", 1, "Acme Workspace");
     extra.conninfo = cluster().conninfo() + (extra.conninfo.empty() ? "" : " " + extra.conninfo);  // extra settings
     extra.name_space = ns;
@@ -59,20 +60,10 @@ struct replica {
     extra.maintenance_interval = 50ms;
     if (extra.interrupt_grace == pg_history_options{}.interrupt_grace) extra.interrupt_grace = 300ms;
     history.emplace(reg, extra);
-    thread = std::thread([this] { io.run(); });
   }
-  ~replica() {
-    history.reset();
-    // Lets what close() posted run (the connection's close) before the context stops.
-    for (int i = 0; i < 3; ++i) {
-      std::promise<void> turn;
-      boost::asio::post(io, [&] { turn.set_value(); });
-      turn.get_future().wait();
-    }
-    work.reset();
-    io.stop();
-    thread.join();
-  }
+  // The history closes first; the io_thread (the last member to go) then lets what close()
+  // posted run (the connection's close) before it stops the context.
+  ~replica() { history.reset(); }
   template <class Pred>
   static bool eventually(Pred p, std::chrono::milliseconds limit = 5s) {
     const auto end = std::chrono::steady_clock::now() + limit;
@@ -83,11 +74,9 @@ struct replica {
     return true;
   }
 
-  boost::asio::io_context io;
-  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work{io.get_executor()};
+  systask::testing::io_thread io;
   registry reg;
   std::optional<pg_history> history;
-  std::thread thread;
 };
 
 double extra(const store_stats& s, const std::string& name) {

@@ -6,6 +6,7 @@
 #include <systask/engine/observer.hpp>
 
 #include "pg_connection.hpp"
+#include "pg_row_encoding.hpp"
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -27,6 +28,10 @@ namespace systask {
 namespace {
 
 using detail::pg_connection;
+using detail::pg_from_nanos;
+using detail::pg_hex;
+using detail::pg_nanos;
+using detail::pg_unhex;
 using detail::pg_result;
 using row = std::vector<std::optional<std::string>>;
 using namespace std::chrono_literals;
@@ -49,37 +54,9 @@ std::string new_uuid() {
   return out;
 }
 
-std::int64_t nanos(wall_time t) {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
-}
-wall_time from_nanos(std::int64_t ns) {
-  return wall_time{std::chrono::duration_cast<wall_time::duration>(std::chrono::nanoseconds{ns})};
-}
-
 std::int64_t to_int(const std::optional<std::string>& v) {
   std::int64_t out = 0;
   if (v) std::from_chars(v->data(), v->data() + v->size(), out);
-  return out;
-}
-
-std::string hex(std::string_view bytes) {
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(bytes.size() * 2);
-  for (unsigned char c : bytes) {
-    out += digits[c >> 4];
-    out += digits[c & 15];
-  }
-  return out;
-}
-
-std::string unhex(std::string_view text) {
-  auto value = [](char c) { return c <= '9' ? c - '0' : c - 'a' + 10; };
-  std::string out;
-  out.reserve(text.size() / 2);
-  for (std::size_t i = 0; i + 1 < text.size(); i += 2) {
-    out += static_cast<char>((value(text[i]) << 4) | value(text[i + 1]));
-  }
   return out;
 }
 
@@ -175,10 +152,10 @@ run_image image_of(const row& r) {
   if (r[4]) im.provider = provider_ref{*r[4], to_int(r[5])};
   const auto state = static_cast<row_state>(to_int(r[6]));
   im.status = static_cast<task_status>(std::clamp<std::int64_t>(to_int(r[7]), 0, 255));
-  im.start = from_nanos(to_int(r[8]));
-  im.finish = from_nanos(to_int(r[9]));
+  im.start = pg_from_nanos(to_int(r[8]));
+  im.finish = pg_from_nanos(to_int(r[9]));
   im.duration = r[10] ? std::strtod(r[10]->c_str(), nullptr) : 0.0;
-  if (r[11]) im.expires = from_nanos(to_int(r[11]));
+  if (r[11]) im.expires = pg_from_nanos(to_int(r[11]));
   im.overflow = static_cast<overflow_policy>(std::clamp<std::int64_t>(to_int(r[12]), 0, 255));
   im.appended = static_cast<std::uint64_t>(to_int(r[13]));
   im.dropped = static_cast<std::uint64_t>(to_int(r[14]));
@@ -192,7 +169,7 @@ run_image image_of(const row& r) {
       const std::size_t colon = one.find(':');
       stored_message m;
       std::from_chars(one.data(), one.data() + colon, m.seq);
-      m.compact = unhex(one.substr(colon + 1));
+      m.compact = pg_unhex(one.substr(colon + 1));
       im.messages.push_back(std::move(m));
       all.remove_prefix(std::min(comma + 1, all.size()));
     }
@@ -238,9 +215,9 @@ void append_run_json(std::string& out, const run_image& im, row_state state) {
   char duration[32];
   std::snprintf(duration, sizeof duration, "%.17g", im.duration);
   out += ",\"state\":" + std::to_string(static_cast<int>(state)) +
-         ",\"status\":" + std::to_string(static_cast<int>(im.status)) + ",\"start_ns\":" + std::to_string(nanos(im.start)) +
-         ",\"finish_ns\":" + std::to_string(nanos(im.finish)) + ",\"duration\":" + duration + ",\"expires_ns\":" +
-         (im.expires ? std::to_string(nanos(*im.expires)) : std::string("null")) +
+         ",\"status\":" + std::to_string(static_cast<int>(im.status)) + ",\"start_ns\":" + std::to_string(pg_nanos(im.start)) +
+         ",\"finish_ns\":" + std::to_string(pg_nanos(im.finish)) + ",\"duration\":" + duration + ",\"expires_ns\":" +
+         (im.expires ? std::to_string(pg_nanos(*im.expires)) : std::string("null")) +
          ",\"overflow\":" + std::to_string(static_cast<int>(im.overflow)) + ",\"appended\":" + std::to_string(im.appended) +
          ",\"dropped\":" + std::to_string(im.dropped) + ",\"prefilled\":" + (im.prefilled ? "true" : "false") + "}";
 }
@@ -600,7 +577,7 @@ struct pg_history::impl final : run_observer, store_status_source, std::enable_s
       append_run_json(runs, q.image, q.finished ? row_state::finished : row_state::running);
       for (const auto& m : q.image.messages) {
         if (messages.size() > 1) messages += ',';
-        messages += "{\"run\":\"" + q.image.uuid + "\",\"seq\":" + std::to_string(m.seq) + ",\"hex\":\"" + hex(m.compact) + "\"}";
+        messages += "{\"run\":\"" + q.image.uuid + "\",\"seq\":" + std::to_string(m.seq) + ",\"hex\":\"" + pg_hex(m.compact) + "\"}";
       }
     }
     runs += ']';
@@ -677,7 +654,7 @@ struct pg_history::impl final : run_observer, store_status_source, std::enable_s
     fetch("select " + std::string(run_columns) +
               " from systask_run r where r.namespace = $4 and r.state <> 0 and r.replica <> $1::uuid"
               " and (r.expires_ns is null or r.expires_ns > $2) order by r.finish_ns desc limit $3",
-          {replica, std::to_string(nanos(std::chrono::system_clock::now())), std::to_string(options.resync_limit),
+          {replica, std::to_string(pg_nanos(std::chrono::system_clock::now())), std::to_string(options.resync_limit),
            options.name_space},
           std::move(then));
   }
@@ -786,7 +763,7 @@ struct pg_history::impl final : run_observer, store_status_source, std::enable_s
   // that names them stays under PostgreSQL's 8000 bytes), until none is left.
   void interrupt(std::string replicas) {
     if (!conn) return;
-    const std::string expires = std::to_string(nanos(std::chrono::system_clock::now() + options.interrupted_retention));
+    const std::string expires = std::to_string(pg_nanos(std::chrono::system_clock::now() + options.interrupted_retention));
     conn->query(interrupt_statement, {options.name_space, channel, replicas, expires, std::to_string(batch_runs)},
                 weakly([replicas](impl& s, pg_result r) {
                   if (!r.ok) {
@@ -804,7 +781,7 @@ struct pg_history::impl final : run_observer, store_status_source, std::enable_s
   // and the writes go on between passes).
   void purge(int batches_done) {
     if (!conn || batches_done >= 10) return;
-    conn->query(purge_statement, {std::to_string(nanos(std::chrono::system_clock::now())), options.name_space},
+    conn->query(purge_statement, {std::to_string(pg_nanos(std::chrono::system_clock::now())), options.name_space},
                 weakly([batches_done](impl& s, pg_result r) {
                   if (!r.ok) {
                     s.log(store_state::degraded, "maintenance: purging expired rows failed: " + r.error);
