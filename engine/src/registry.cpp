@@ -142,6 +142,7 @@ namespace {
 struct entry_copy {
   std::vector<std::shared_ptr<const run_record>> running;
   std::vector<std::shared_ptr<const record_core>> finished;
+  std::vector<std::shared_ptr<const record_core>> elsewhere;  // running on other replicas
 };
 
 entry_copy copy_entry(task_entry& e) {
@@ -150,6 +151,7 @@ entry_copy copy_entry(task_entry& e) {
   const auto& v = pin.view();
   c.running.assign(v.running.begin(), v.running.end());
   c.finished.assign(v.finished.begin(), v.finished.end());
+  c.elsewhere.assign(v.elsewhere.begin(), v.elsewhere.end());
   return c;
 }
 
@@ -169,6 +171,10 @@ std::optional<provider_status> registry::sync_status(std::string_view kind, std:
     // The same definition as the lock itself: a run of this provider whose ring is open.
     if (registry_state::holds_lock(*r, p)) out.is_running = true;
     if (include_running) out.tasks.push_back(task_record(r, now, mono));
+  }
+  // Shown, but is_running stays the lock's answer: a mirror may lag the other replica.
+  if (include_running) {
+    for (const auto& r : c.elsewhere) out.tasks.push_back(task_record(r, now, mono));
   }
   if (!out.is_running && state_->held_elsewhere(*p)) out.is_running = true;
   for (const auto& r : c.finished) {
@@ -196,6 +202,7 @@ std::vector<task_record> registry::tasks(std::string_view name, std::string_view
   const mono_time mono = state_->clock.mono_now();
   if (include_running) {
     for (const auto& r : c.running) out.push_back(task_record(r, now, mono));
+    for (const auto& r : c.elsewhere) out.push_back(task_record(r, now, mono));
   }
   for (const auto& r : c.finished) {
     if (!r->expired_at(now)) out.push_back(task_record(r, now, mono));
@@ -236,6 +243,14 @@ std::optional<task_record> registry::find_task(std::string_view uuid) const {
     if (!found) {
       for (const auto& r : v.finished) {
         if (r->uuid == uuid && !r->expired_at(now)) {
+          found = r;
+          break;
+        }
+      }
+    }
+    if (!found) {
+      for (const auto& r : v.elsewhere) {
+        if (r->uuid == uuid) {
           found = r;
           break;
         }
@@ -393,6 +408,12 @@ std::shared_ptr<cluster_sync_lock> registry::cluster_lock() const noexcept {
 restore_report registry::restore(std::vector<run_image> runs, std::vector<provider_image> providers) {
   return state_->restore(std::move(runs), std::move(providers));
 }
+
+restore_report registry::mirror(std::vector<run_image> runs, std::vector<provider_image> providers) {
+  return state_->restore(std::move(runs), std::move(providers), true);
+}
+
+std::size_t registry::forget_mirrored(const std::vector<std::string>& uuids) { return state_->forget_mirrored(uuids); }
 
 void registry::attach_store(std::shared_ptr<const store_status_source> store) {
   if (!store) throw std::invalid_argument("systask: attach_store needs a store");

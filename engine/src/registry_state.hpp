@@ -44,6 +44,11 @@ struct provider_state;
 struct task_view {
   std::vector<std::shared_ptr<run_record>> running;          // live records, in start order
   std::vector<std::shared_ptr<const record_core>> finished;  // frozen records (see run_record::frozen), newest first
+  // Runs of this task running on another replica, as last mirrored (registry::mirror): frozen
+  // records in phase `running`, shown with include_running; an image of the same run replaces
+  // one. Never holds a lock here and never expires: the other replica's finish, or the mark of
+  // its interruption, ends it. Carried over by every view update (settle_finished).
+  std::vector<std::shared_ptr<const record_core>> elsewhere;
 };
 
 /// One task key (name, uid). Lives as long as the registry state.
@@ -137,15 +142,37 @@ struct provider_state {
            !last_outcome_tagged.compare_exchange_weak(prev, tagged, std::memory_order_acq_rel)) {
     }
   }
-  /// The latest finished sync's outcome, or -1 when none finished. Any thread.
+  /// Notes when this process's latest sync finished (microseconds since the epoch), to weigh
+  /// its outcome against mirrored ones. Any thread.
+  void note_local_finish(std::int64_t us) noexcept { raise_to(local_finish_us, us, std::memory_order_acq_rel); }
+  /// Publishes the outcome of another replica's sync that finished at `us` (registry::mirror)
+  /// unless a later mirrored one is there. Any thread.
+  void note_mirrored_outcome(std::int64_t us, sync_outcome outcome) noexcept {
+    const std::int64_t ms = std::max<std::int64_t>(us / 1000, 0);
+    raise_to(mirrored_outcome_tagged, ms << 8 | static_cast<std::int64_t>(outcome), std::memory_order_acq_rel);
+  }
+  /// The latest finished sync's outcome, or -1 when none finished: this process's latest, or
+  /// another replica's when that one finished later (by the recording replicas' clocks). Any
+  /// thread.
   int last_outcome() const noexcept {
-    const std::int64_t v = last_outcome_tagged.load(std::memory_order_acquire);
-    return v < 0 ? -1 : static_cast<int>(v & 0xff);
+    const std::int64_t local = last_outcome_tagged.load(std::memory_order_acquire);
+    const std::int64_t mirrored = mirrored_outcome_tagged.load(std::memory_order_acquire);
+    if (mirrored < 0) return local < 0 ? -1 : static_cast<int>(local & 0xff);
+    const std::int64_t local_finish = local_finish_us.load(std::memory_order_acquire);
+    // A restored outcome (no sync finished here) is older than any mirrored one.
+    if (local >= 0 && local_finish != none && local_finish / 1000 >= (mirrored >> 8)) return static_cast<int>(local & 0xff);
+    return static_cast<int>(mirrored & 0xff);
   }
 
  private:
   std::atomic<std::int64_t> last_outcome_tagged{-1};  // (sync number << 8) | sync_outcome, or -1
+  std::atomic<std::int64_t> local_finish_us{none};    // finish of this process's latest sync
+  std::atomic<std::int64_t> mirrored_outcome_tagged{-1};  // (finish ms << 8) | sync_outcome, or -1
 };
+
+/// A finished sync's outcome (`last_sync_status`) from its status and the levels of its
+/// messages (bit i: a message of log_level i was logged).
+sync_outcome outcome_of(task_status s, std::uint32_t levels) noexcept;
 
 /// Pins an entry's view for the duration of a read (see pinned_view).
 class entry_pin : public pinned_view<task_view>::pin {
@@ -185,7 +212,11 @@ class registry_state : public executor_link, public std::enable_shared_from_this
   run start(const run_spec& spec, bool cluster_checked = false);
   void prefill(const run_spec& spec);
   task_status finish(run_record& record, task_status requested, std::string_view failure) noexcept;
-  restore_report restore(std::vector<run_image> runs, std::vector<provider_image> provider_images);
+  /// `mirror`: registry::mirror (running images accepted, mirrored records replaced); otherwise
+  /// registry::restore.
+  restore_report restore(std::vector<run_image> runs, std::vector<provider_image> provider_images, bool mirror = false);
+  /// registry::forget_mirrored.
+  std::size_t forget_mirrored(const std::vector<std::string>& uuids);
   /// What stands for a finished run in the view: its frozen form, or the live record itself.
   static std::shared_ptr<const record_core> standing_record(run_record& record) noexcept;
   /// Whether `r` holds its provider's sync lock (see provider_state).

@@ -80,6 +80,7 @@ std::string check_image(const run_image& im) {
     return "the description is not valid UTF-8 of at most 1024 bytes";
   }
   if (!std::isfinite(im.duration) || im.duration < 0) return "the duration is not a finite number >= 0";
+  if (im.running && im.interrupted) return "an image is running or interrupted, not both";
   if (!im.interrupted && static_cast<std::size_t>(im.status) >= enum_names<task_status>.size()) {
     return "the status is not a task_status";
   }
@@ -117,9 +118,13 @@ struct candidate {
   std::optional<wall_time> expires;
 };
 
+// Whether `r` is a mirrored record that an image of uuid `uuid` replaces (registry::mirror).
+bool replaceable(const record_core& r, std::string_view uuid) noexcept { return r.mirrored && r.uuid == uuid; }
+
 }  // namespace
 
-restore_report registry_state::restore(std::vector<run_image> runs, std::vector<provider_image> provider_images) {
+restore_report registry_state::restore(std::vector<run_image> runs, std::vector<provider_image> provider_images,
+                                       bool mirror) {
   restore_report report;
   const wall_time now = clock.wall_now();
   const mono_time mono = clock.mono_now();
@@ -161,19 +166,36 @@ restore_report registry_state::restore(std::vector<run_image> runs, std::vector<
       refuse(std::move(reason));
       continue;
     }
+    if (im.running && !mirror) {
+      refuse("the run is running: only registry::mirror shows runs of other replicas as running");
+      continue;
+    }
     if (!seen.insert(im.uuid).second) {
       refuse("another image has the same uuid");
       continue;
     }
-    if (task_entry* holder = uuids.find(im.uuid)) {
+    // Held already: refused, unless mirroring and the record held is a mirror (then the image,
+    // a newer state of that run, replaces it in the update below).
+    task_entry* holder = uuids.find(im.uuid);
+    if (holder) {
       entry_pin pin(*holder);
       const auto& v = pin.view();
       const auto same = [&](const auto& r) { return r->uuid == im.uuid; };
-      if (std::any_of(v.running.begin(), v.running.end(), same) ||
-          std::any_of(v.finished.begin(), v.finished.end(), same)) {
-        refuse("the registry holds a run with this uuid already");
+      const auto mirrored = [&](const auto& r) { return replaceable(*r, im.uuid); };
+      if (std::any_of(v.running.begin(), v.running.end(), same)) {
+        refuse("the registry holds a run with this uuid already (a run of this process)");
         continue;
       }
+      const bool held = std::any_of(v.finished.begin(), v.finished.end(), same) ||
+                        std::any_of(v.elsewhere.begin(), v.elsewhere.end(), same);
+      const bool held_mirror = std::any_of(v.finished.begin(), v.finished.end(), mirrored) ||
+                               std::any_of(v.elsewhere.begin(), v.elsewhere.end(), mirrored);
+      if (held && !(mirror && held_mirror)) {
+        refuse(mirror ? "the registry holds a run with this uuid already (not a mirrored one: never replaced)"
+                      : "the registry holds a run with this uuid already");
+        continue;
+      }
+      if (!held) holder = nullptr;  // it left its view meanwhile
     }
     provider_state* ps = nullptr;
     task_entry* entry = nullptr;
@@ -194,17 +216,35 @@ restore_report registry_state::restore(std::vector<run_image> runs, std::vector<
       entry = &entry_for(im.name, im.uid);
       ps = entry->provider.load(std::memory_order_acquire);  // the task key is a provider's sync
     }
+    if (holder && holder != entry) {
+      refuse("the registry holds a run with this uuid for another task");
+      continue;
+    }
     const task_options& o = *entry->options.load(std::memory_order_acquire);
     candidate c{&im, entry, ps, i, im.status, im.expires};
     if (im.interrupted) {
       c.status = task_status::error;
       c.expires = expiry_after(im.finish, o.retention);
     }
+    if (im.running) {
+      c.status = task_status::unknown;
+      c.expires = std::nullopt;
+    }
     if (c.status == task_status::successful) {
       entry->note_success(micros(im.finish));
       if (ps) {
         ps->note_success(micros(im.finish));
       }
+    }
+    if (mirror && ps && !im.running && !im.prefilled) {
+      // Another replica's sync: its outcome is the provider's last when it finished last. The
+      // levels are those of the messages it kept (the dropped ones' are not known here).
+      std::uint32_t levels = 0;
+      for (const stored_message& m : im.messages) {
+        const auto level = static_cast<unsigned char>(m.compact[compact_level_offset]);
+        if (level < 32) levels |= 1u << level;
+      }
+      ps->note_mirrored_outcome(micros(im.finish), outcome_of(c.status, levels));
     }
     valid.push_back(c);
   }
@@ -223,8 +263,13 @@ restore_report registry_state::restore(std::vector<run_image> runs, std::vector<
     const task_options& o = *entry.options.load(std::memory_order_acquire);
 
     std::vector<const candidate*> kept;  // newest first, at most history_depth
+    std::vector<const candidate*> running;  // mirrored runs still running elsewhere
     for (std::size_t i = begin; i < end; ++i) {
       const candidate& c = valid[i];
+      if (c.image->running) {
+        running.push_back(&c);
+        continue;
+      }
       if (!o.keep_on_success && c.status == task_status::successful) {
         // authentik deletes the task's records on a success that is not kept
         report.runs_superseded += kept.size() + 1;
@@ -244,6 +289,10 @@ restore_report registry_state::restore(std::vector<run_image> runs, std::vector<
     }
     std::vector<std::shared_ptr<const record_core>> records;
     std::vector<bool> interrupted;  // by index in `records`
+    std::vector<std::shared_ptr<const record_core>> running_records;
+    std::vector<std::string_view> group_uuids;  // every image of this entry (mirror: what they replace)
+    for (std::size_t i = begin; i < end; ++i) group_uuids.push_back(valid[i].image->uuid);
+    kept.insert(kept.end(), running.begin(), running.end());
     for (const candidate* c : kept) {
       if (c->expires && *c->expires <= now) {
         ++report.runs_expired;
@@ -276,24 +325,41 @@ restore_report registry_state::restore(std::vector<run_image> runs, std::vector<
       f.policy = o.policy;
       f.overflow = im.overflow;
       f.keep_on_success = o.keep_on_success;
-      f.prefilled = im.prefilled && !im.interrupted;
+      f.prefilled = im.prefilled && !im.interrupted && !im.running;
+      f.mirrored = mirror;
       f.start_wall = im.start;
       f.start_mono = mono;
+      if (im.running) {
+        // Shown running: its duration grows from its start as the wall clock says now.
+        f.start_mono = mono - std::chrono::duration_cast<mono_time::duration>(std::max(now - im.start, wall_time::duration{0}));
+        auto record = std::make_shared<frozen_record>(f, im.finish, im.duration, c->status, c->expires, packed, appended);
+        record->phase.store(record_core::running, std::memory_order_relaxed);  // published with the view
+        running_records.push_back(std::move(record));
+        continue;
+      }
       auto record = std::make_shared<frozen_record>(f, im.finish, im.duration, c->status, c->expires, packed, appended);
       record->finish_mono = mono;
       records.push_back(std::move(record));
       interrupted.push_back(im.interrupted);
     }
     begin = end;
-    if (records.empty()) continue;
+    if (records.empty() && running_records.empty()) continue;
 
-    for (std::size_t i = 0; i < records.size(); ++i) {
-      try {
-        uuids.insert(records[i]->uuid, &entry);
-      } catch (...) {
-        for (std::size_t k = 0; k < i; ++k) uuids.erase(records[k]->uuid);
-        throw;
+    // One index slot per record in a view (the index is a multiset): a replaced record's slot
+    // goes with it in `account`, the new record's is added here.
+    std::vector<std::string_view> indexed;
+    try {
+      for (const auto& r : records) {
+        uuids.insert(r->uuid, &entry);
+        indexed.push_back(r->uuid);
       }
+      for (const auto& r : running_records) {
+        uuids.insert(r->uuid, &entry);
+        indexed.push_back(r->uuid);
+      }
+    } catch (...) {
+      for (const auto u : indexed) uuids.erase(u);
+      throw;
     }
     view_change change;
     std::size_t restored = 0;
@@ -304,12 +370,27 @@ restore_report registry_state::restore(std::vector<run_image> runs, std::vector<
         cut.clear();
         restored = 0;
         task_view next = settle_finished(current, o.history_depth, change);
+        if (mirror) {
+          // A newer state of a mirrored run replaces the one held (whichever list it is in).
+          const auto replaced = [&](std::vector<std::shared_ptr<const record_core>>& list) {
+            std::erase_if(list, [&](std::shared_ptr<const record_core>& r) {
+              const bool out = std::any_of(group_uuids.begin(), group_uuids.end(),
+                                           [&](std::string_view u) { return replaceable(*r, u); });
+              if (out) change.removed.push_back(r);
+              return out;
+            });
+          };
+          replaced(next.finished);
+          replaced(next.elsewhere);
+          next.elsewhere.insert(next.elsewhere.end(), running_records.begin(), running_records.end());
+          restored = running_records.size();
+        }
         // Merged newest first; a restored run replaces the "not run yet" placeholder, as a run
         // finishing would. Equal finish times keep the records held already first.
         std::vector<std::shared_ptr<const record_core>> merged;
         merged.reserve(next.finished.size() + records.size());
         for (auto& r : next.finished) {
-          if (r->prefilled) {
+          if (r->prefilled && !records.empty()) {
             change.removed.push_back(std::move(r));
           } else {
             merged.push_back(std::move(r));
@@ -333,7 +414,7 @@ restore_report registry_state::restore(std::vector<run_image> runs, std::vector<
         return next;
       });
     } catch (...) {
-      for (const auto& r : records) uuids.erase(r->uuid);
+      for (const auto u : indexed) uuids.erase(u);
       throw;
     }
     records_held.fetch_add(restored, std::memory_order_relaxed);
@@ -351,6 +432,35 @@ restore_report registry_state::restore(std::vector<run_image> runs, std::vector<
   }
   schedule_expiries(std::move(deadlines));
   return report;
+}
+
+std::size_t registry_state::forget_mirrored(const std::vector<std::string>& list) {
+  std::size_t forgotten = 0;
+  for (const std::string& uuid : list) {
+    task_entry* entry = uuids.find(uuid);
+    if (!entry) continue;
+    view_change change;
+    bool found = false;
+    const bool updated = update_view(*entry, [&](const task_view& current) -> std::optional<task_view> {
+      change = {};
+      found = false;
+      task_view next = settle_finished(current, entry->options.load(std::memory_order_acquire)->history_depth, change);
+      const auto forget = [&](std::shared_ptr<const record_core>& r) {
+        if (!replaceable(*r, uuid)) return false;
+        change.removed.push_back(r);
+        found = true;
+        return true;
+      };
+      std::erase_if(next.finished, forget);
+      std::erase_if(next.elsewhere, forget);
+      if (!found) return std::nullopt;
+      return next;
+    });
+    if (!updated) continue;
+    account(*entry, change);
+    ++forgotten;
+  }
+  return forgotten;
 }
 
 }  // namespace detail

@@ -30,13 +30,6 @@ task_status worst_of_messages(std::uint32_t levels) noexcept {
   return task_status::unknown;
 }
 
-sync_outcome outcome_of(task_status s, std::uint32_t levels) noexcept {
-  switch (s) {
-    case task_status::error: return sync_outcome::error;
-    case task_status::warning: return sync_outcome::warning;
-    default: return (levels & level_bit(log_level::info)) ? sync_outcome::info : sync_outcome::done;
-  }
-}
 
 std::size_t bucket_of(double seconds) noexcept {
   std::size_t i = 0;
@@ -102,6 +95,14 @@ const clock_source& checked_clock(const registry_options& o) {
 }
 
 }  // namespace
+
+sync_outcome outcome_of(task_status s, std::uint32_t levels) noexcept {
+  switch (s) {
+    case task_status::error: return sync_outcome::error;
+    case task_status::warning: return sync_outcome::warning;
+    default: return (levels & level_bit(log_level::info)) ? sync_outcome::info : sync_outcome::done;
+  }
+}
 
 registry_state::registry_state(registry::executor_type ex, registry_options opts)
     : executor_link(std::move(ex), opts.on_background_error),
@@ -312,6 +313,7 @@ void registry_state::prefill(const run_spec& spec) {
     added = update_view(*entry, [&](const task_view& current) -> std::optional<task_view> {
       if (!current.running.empty() || !current.finished.empty()) return std::nullopt;
       task_view next;
+      next.elsewhere = current.elsewhere;
       next.finished.push_back(record);
       return next;
     });
@@ -390,6 +392,7 @@ task_status registry_state::finish(run_record& record, task_status requested, st
   if (provider_state* p = record.provider) {
     // The lock was released when the ring closed: a later sync may have published already.
     if (status == task_status::successful) p->note_success(finish_us);
+    p->note_local_finish(finish_us);
     p->note_outcome(record.provider_sync, outcome_of(status, levels));
   }
   record.phase.store(run_record::finished, std::memory_order_release);
@@ -431,6 +434,7 @@ task_view settle_finished(const task_view& current, std::size_t depth, view_chan
       next.running.push_back(r);
     }
   }
+  next.elsewhere = current.elsewhere;
   if (done.empty()) {
     next.finished = current.finished;
     return next;

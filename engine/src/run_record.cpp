@@ -36,6 +36,7 @@ record_core::record_core(form_t form_, const run_fields& f, std::size_t extra_by
       overflow(f.overflow),
       keep_on_success(f.keep_on_success),
       prefilled(f.prefilled),
+      mirrored(f.mirrored),
       start_wall(f.start_wall),
       start_mono(f.start_mono),
       bytes_(new char[text_size(f) + extra_bytes]),
@@ -49,8 +50,8 @@ record_core::record_core(form_t form_, const run_fields& f, std::size_t extra_by
 }
 
 run_fields record_core::fields() const noexcept {
-  return run_fields{uuid,     name,   uid,      description,     provider_kind, provider_id, retention,
-                    policy,   overflow, keep_on_success, prefilled, start_wall,    start_mono};
+  return run_fields{uuid,   name,     uid,             description, provider_kind, provider_id, retention,
+                    policy, overflow, keep_on_success, prefilled, start_wall,  start_mono,   mirrored};
 }
 
 std::uint64_t record_core::appended() const noexcept {

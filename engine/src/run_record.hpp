@@ -35,6 +35,7 @@ struct run_fields {
   bool prefilled = false;
   wall_time start_wall{};
   mono_time start_mono{};
+  bool mirrored = false;  // recorded by another replica (registry::mirror)
 };
 
 /// What every run record has, in either of its two forms:
@@ -71,6 +72,9 @@ struct record_core {
   const overflow_policy overflow;
   const bool keep_on_success;
   const bool prefilled;
+  // Recorded by another replica and put here by registry::mirror: a later image of the same
+  // run may replace it (a run of this process is never replaced).
+  const bool mirrored;
   const wall_time start_wall;
   const mono_time start_mono;
 

@@ -218,6 +218,20 @@ class registry {
   /// stays restored. Any thread; allocates.
   restore_report restore(std::vector<run_image> runs, std::vector<provider_image> providers = {});
 
+  /// Shows runs that other replicas record (docs/store.md, "Replicas"), as `restore` does, and
+  /// also: an image with `running` set is shown as running (`include_running`, `find_task`;
+  /// never in `counters` or the list of finished runs, never holding a lock here) until an
+  /// image of the same uuid replaces it; an image whose uuid is held by a mirrored record
+  /// replaces it (a newer state of that run: running with more messages, finished, or finished
+  /// after another replica marked it interrupted). A run recorded by this process, or put here
+  /// by `restore`, is never replaced: such an image is refused. Throws only std::bad_alloc.
+  /// Any thread; allocates.
+  restore_report mirror(std::vector<run_image> runs, std::vector<provider_image> providers = {});
+  /// Removes the mirrored records (running or finished) with these uuids, e.g. runs another
+  /// replica no longer has; a uuid that names no mirrored record is skipped. Returns how many
+  /// were removed. Any thread; allocates.
+  std::size_t forget_mirrored(const std::vector<std::string>& uuids);
+
   /// Makes a store's status part of this registry's metrics (`store_stats`). Throws
   /// std::invalid_argument for a null store or when a store with the same backend name is
   /// attached already. Takes a mutex shared with the store calls below.

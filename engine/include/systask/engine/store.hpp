@@ -55,6 +55,11 @@ struct run_image {
   /// from its task's retention, and every message it accepted but the store never got counted
   /// as dropped.
   bool interrupted = false;
+  /// The run is still running on another replica (`registry::mirror` only; `restore` refuses
+  /// it): shown as running, with the messages and counts of the image, until an image of the
+  /// same run replaces it. `finish` is when the other replica last wrote it; `status` and
+  /// `expires` are ignored.
+  bool running = false;
 };
 
 /// What a store keeps of one provider: its sync's last outcomes, which outlive the records.
