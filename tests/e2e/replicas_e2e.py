@@ -7,6 +7,7 @@ Checks, over HTTP (psql only to pick a sync to kill whose running row is written
   - one sync lock: the syncs of a provider, wherever they ran, never overlap in time;
   - is_running: while replica A shows a sync running, B says is_running within the bound
     (100 ms; more under a sanitizer), and the other way round;
+  - include_running: B shows A's running sync as running within 1 s, and the other way round;
   - one history: every finished sync either replica showed is shown by both, same uuid, same
     messages byte for byte;
   - kill -9 of a replica mid-sync: the survivor's is_running for that provider turns false
@@ -162,6 +163,31 @@ try:
                 if served[u] != messages:
                     fail(f"{kind}: replica {me} serves sync {u} with other messages")
 
+    # include_running: each replica shows the other's running sync, running (mirrored within
+    # about a flush interval: 1 s here, more than enough even under a sanitizer).
+    mirrored_checks = 0
+    deadline = time.time() + 20
+    while time.time() < deadline and mirrored_checks < 3:
+        for kind, pid in providers:
+            for me, other in (("a", "b"), ("b", "a")):
+                running = [t["uuid"] for t in status(bases[me], kind, pid)["tasks"] if is_run_running(t)]
+                if not running:
+                    continue
+                t0 = time.time()
+                while True:
+                    shown = [t for t in status(bases[other], kind, pid)["tasks"] if t["uuid"] == running[0]]
+                    if shown and is_run_running(shown[0]):
+                        mirrored_checks += 1
+                        break
+                    if time.time() - t0 > 1.0:
+                        again = [t for t in status(bases[me], kind, pid)["tasks"] if t["uuid"] == running[0]]
+                        if again and is_run_running(again[0]):
+                            fail(f"{kind}: replica {me} runs {running[0]} but {other} does not show it running after 1 s")
+                        break  # it finished meanwhile
+                    time.sleep(0.02)
+    if mirrored_checks == 0:
+        fail("no running sync of one replica was ever seen running on the other")
+
     # kill -9 of a replica mid-sync. The victim is a sync whose running row is already in
     # PostgreSQL: a run started less than a flush interval (200 ms) before the kill is not yet
     # written anywhere, and the store documents that window (docs/store.md, "Replicas").
@@ -183,7 +209,8 @@ try:
     freed = None
     while time.time() - killed < 5:
         st = status(bases["b"], kind, pid)
-        own = [t for t in st["tasks"] if is_run_running(t)]
+        # b's own sync (the killed one is shown running too, mirrored, until it is marked interrupted)
+        own = [t for t in st["tasks"] if is_run_running(t) and t["uuid"] != uuid]
         if not st["is_running"] or own:
             freed = time.time() - killed
             break
@@ -210,6 +237,7 @@ try:
     else:
         fail(f"{kind}: replica b did not sync again after replica a was killed")
     print(f"ok: {len(finished)} finished syncs seen, {is_running_checks} is_running checks within {int(bound * 1000)} ms, "
+          f"{mirrored_checks} running syncs seen running on the other replica, "
           f"killed replica freed the lock after {freed:.2f} s")
 finally:
     for p in procs.values():

@@ -93,6 +93,12 @@ std::string messages_of(const task_record& r) {
   return out;
 }
 
+// Whether `reg` shows the run finished (another replica's running run is shown running first).
+bool shown_finished(const registry& reg, const std::string& uuid) {
+  const auto r = reg.find_task(uuid);
+  return r && !r->running();
+}
+
 TEST(PgHistory, AFinishedRunOfOneReplicaIsServedByTheOtherByteForByte) {
   replica a("one_history"), b("one_history");
   ASSERT_TRUE(a.history->wait_ready(10s));
@@ -103,7 +109,7 @@ TEST(PgHistory, AFinishedRunOfOneReplicaIsServedByTheOtherByteForByte) {
   const std::string uuid(r.uuid());
   r.finish(task_status::warning);
   const auto finished = std::chrono::steady_clock::now();
-  ASSERT_TRUE(replica::eventually([&] { return b.reg.find_task(uuid).has_value(); }, 5s));
+  ASSERT_TRUE(replica::eventually([&] { return shown_finished(b.reg, uuid); }, 5s));
   EXPECT_LT(std::chrono::steady_clock::now() - finished, 1s) << "shown on the other replica within 1 s";
   const auto mine = a.reg.find_task(uuid);
   const auto theirs = b.reg.find_task(uuid);
@@ -202,7 +208,8 @@ TEST(PgHistory, ARunLeftRunningByAKilledReplicaIsShownInterrupted) {
   int status = 0;
   ::waitpid(child, &status, 0);
   const auto killed = std::chrono::steady_clock::now();
-  ASSERT_TRUE(replica::eventually([&] { return b.reg.find_task(uuid).has_value(); }, 5s));
+  ASSERT_TRUE(b.reg.find_task(uuid) && b.reg.find_task(uuid)->running()) << "shown running until then";
+  ASSERT_TRUE(replica::eventually([&] { return shown_finished(b.reg, uuid); }, 5s));
   EXPECT_LT(std::chrono::steady_clock::now() - killed, 2s);
   const auto got = b.reg.find_task(uuid);
   EXPECT_EQ(got->status(), task_status::error);
@@ -223,7 +230,7 @@ TEST(PgHistory, AReplicaWhoseClockIsFiveMinutesOffIsNeitherInterruptedNorHidden)
   EXPECT_EQ(cluster().psql("select state from systask_run where uuid = '" + uuid + "'"), "0");
   r.info("written with a clock 5 minutes ahead");
   r.finish(task_status::successful);
-  ASSERT_TRUE(replica::eventually([&] { return a.reg.find_task(uuid).has_value(); }, 5s)) << "served by the replica on time";
+  ASSERT_TRUE(replica::eventually([&] { return shown_finished(a.reg, uuid); }, 5s)) << "served by the replica on time";
   const auto got = a.reg.find_task(uuid);
   EXPECT_EQ(got->status(), task_status::successful);
   EXPECT_GT(got->start_time(), std::chrono::system_clock::now() + std::chrono::minutes(4)) << "shown with its own clock's times";
@@ -231,7 +238,7 @@ TEST(PgHistory, AReplicaWhoseClockIsFiveMinutesOffIsNeitherInterruptedNorHidden)
   run q = a.reg.start({.name = "punctual_import"});
   const std::string q_uuid(q.uuid());
   q.finish(task_status::successful);
-  ASSERT_TRUE(replica::eventually([&] { return b.reg.find_task(q_uuid).has_value(); }, 5s));
+  ASSERT_TRUE(replica::eventually([&] { return shown_finished(b.reg, q_uuid); }, 5s));
 }
 
 TEST(PgHistory, TheDatabasesLockKeyFunctionIsTheLibrarys) {
@@ -266,7 +273,7 @@ TEST(PgHistory, ARunOfAReplicaWhoseConnectionDropsAndComesBackIsNotInterrupted) 
   ASSERT_TRUE(replica::eventually([&] { return a.history->stats().state == store_state::ok && a.history->wait_ready(0ms); }, 10s));
   r.info("done after the blip");
   r.finish(task_status::successful);
-  ASSERT_TRUE(replica::eventually([&] { return b.reg.find_task(uuid).has_value(); }, 5s));
+  ASSERT_TRUE(replica::eventually([&] { return shown_finished(b.reg, uuid); }, 5s));
   EXPECT_EQ(b.reg.find_task(uuid)->status(), task_status::successful) << "shown finished, not interrupted";
   EXPECT_EQ(cluster().psql("select state from systask_run where uuid = '" + uuid + "'"), "1");
 }
@@ -315,7 +322,7 @@ TEST(PgHistory, AServerRestartDoesNotInterruptTheRunsOfReplicasThatReconnect) {
   ASSERT_TRUE(replica::eventually([&] { return a.history->wait_ready(0ms) && b.history->wait_ready(0ms); }, 15s));
   r.info("finished after the restart");
   r.finish(task_status::successful);
-  ASSERT_TRUE(replica::eventually([&] { return b.reg.find_task(uuid).has_value(); }, 10s));
+  ASSERT_TRUE(replica::eventually([&] { return shown_finished(b.reg, uuid); }, 10s));
   EXPECT_EQ(b.reg.find_task(uuid)->status(), task_status::successful) << "shown finished on the other replica, not interrupted";
 }
 
@@ -364,6 +371,89 @@ TEST(PgHistory, ANewerSchemaIsReadOnlyAndSaysSo) {
   EXPECT_EQ(b.history->stats().pending, 0u);
   EXPECT_EQ(cluster().psql("select count(*) from systask_run where namespace = 'newer_schema' and name = 'after'"), "0");
   cluster().psql("update systask_meta set value = '1' where key = 'schema_version'");
+}
+
+TEST(PgHistory, AnotherReplicasRunningRunIsShownRunningAndThenFinished) {
+  replica a("running_mirror"), b("running_mirror");
+  ASSERT_TRUE(a.history->wait_ready(10s));
+  ASSERT_TRUE(b.history->wait_ready(10s));
+  run r = a.reg.start(a.reg.sync_spec("google_workspace", 1));
+  r.info("page 1 of 3");
+  const std::string uuid(r.uuid());
+  const auto shown_running_like_a = [&] {
+    const auto theirs = b.reg.find_task(uuid);
+    const auto mine = a.reg.find_task(uuid);
+    return theirs && theirs->running() && messages_of(*theirs) == messages_of(*mine);
+  };
+  // Shown running with include_running (not without it), with a's messages; is_running is the
+  // cluster lock's answer (none here), never the mirror's.
+  ASSERT_TRUE(replica::eventually(shown_running_like_a, 5s));
+  const auto status = b.reg.sync_status("google_workspace", 1, true);
+  ASSERT_EQ(status->tasks.size(), 1u);
+  EXPECT_EQ(status->tasks[0].status(), task_status::unknown);
+  EXPECT_TRUE(b.reg.sync_status("google_workspace", 1, false)->tasks.empty());
+  // Its new messages follow within a flush interval or so.
+  r.info("page 2 of 3");
+  ASSERT_TRUE(replica::eventually(shown_running_like_a, 5s));
+  r.info("page 3 of 3");
+  r.finish(task_status::successful);
+  ASSERT_TRUE(replica::eventually([&] { return shown_finished(b.reg, uuid); }, 5s));
+  EXPECT_EQ(messages_of(*b.reg.find_task(uuid)), messages_of(*a.reg.find_task(uuid)));
+  EXPECT_EQ(b.reg.find_task(uuid)->status(), task_status::successful);
+  EXPECT_EQ(b.reg.sync_status("google_workspace", 1, true)->tasks.size(), 1u) << "shown once";
+  EXPECT_EQ(b.reg.records_held(), 1u);
+}
+
+TEST(PgHistory, ARunThatOverwroteItsOldestMessagesIsStoredAsTheEngineHoldsIt) {
+  replica a("overwritten"), b("overwritten");
+  task_options four;
+  four.max_messages = 4;
+  a.reg.configure_task("chatty", four);
+  b.reg.configure_task("chatty", four);
+  ASSERT_TRUE(a.history->wait_ready(10s));
+  ASSERT_TRUE(b.history->wait_ready(10s));
+  run r = a.reg.start({.name = "chatty"});
+  const std::string uuid(r.uuid());
+  const auto stored = [&] { return cluster().psql("select count(*) from systask_message where run_uuid = '" + uuid + "'"); };
+  for (int i = 0; i < 3; ++i) r.info("early", {{"i", i}});
+  ASSERT_TRUE(replica::eventually([&] { return stored() == "3"; })) << "the running run's messages are written";
+  for (int i = 0; i < 10; ++i) r.info("late", {{"i", i}});  // the ring keeps the newest four
+  ASSERT_TRUE(replica::eventually([&] { return b.reg.find_task(uuid) && b.reg.find_task(uuid)->messages_appended() == 13; }))
+      << "shown running with its newest messages";
+  r.finish(task_status::successful);
+  ASSERT_TRUE(replica::eventually([&] { return shown_finished(b.reg, uuid); }, 5s)) << "not refused for its counts";
+  EXPECT_EQ(messages_of(*b.reg.find_task(uuid)), messages_of(*a.reg.find_task(uuid)));
+  EXPECT_EQ(b.reg.find_task(uuid)->messages_dropped(), 9u);
+  EXPECT_EQ(stored(), "4") << "the dropped messages are not kept in the database either";
+}
+
+TEST(PgHistory, ARunShownInterruptedWhileItsReplicaWasAwayIsShownFinishedWhenItFinishes) {
+  pg_history_options away;
+  away.conninfo = "application_name=replica_away";
+  away.retry_backoff_min = 2s;  // away for two seconds: far beyond the 300 ms grace
+  away.retry_backoff_max = 2s;
+  replica a("came_back", away), b("came_back");
+  ASSERT_TRUE(a.history->wait_ready(10s));
+  ASSERT_TRUE(b.history->wait_ready(10s));
+  run r = a.reg.start({.name = "long_import"});
+  r.info("before the outage");
+  const std::string uuid(r.uuid());
+  ASSERT_TRUE(replica::eventually([&] { return cluster().psql("select count(*) from systask_message where run_uuid = '" + uuid + "'") == "1"; }));
+  ASSERT_EQ(cluster().psql("select count(pg_terminate_backend(pid)) from pg_stat_activity where application_name = 'replica_away'"), "1");
+  ASSERT_TRUE(replica::eventually([&] {
+    const auto t = b.reg.find_task(uuid);
+    return t && !t->running() && t->status() == task_status::error;
+  }, 10s)) << "marked interrupted by the maintenance owner while a is away";
+  ASSERT_TRUE(replica::eventually([&] { return a.history->wait_ready(0ms); }, 15s)) << "a is back";
+  r.info("finished after all");
+  r.finish(task_status::successful);
+  ASSERT_TRUE(replica::eventually([&] {
+    const auto t = b.reg.find_task(uuid);
+    return t && t->status() == task_status::successful;
+  }, 10s)) << "the finish replaces the interrupted run";
+  EXPECT_EQ(messages_of(*b.reg.find_task(uuid)), messages_of(*a.reg.find_task(uuid)));
+  EXPECT_EQ(b.reg.tasks("long_import", "").size(), 1u);
+  EXPECT_EQ(cluster().psql("select state from systask_run where uuid = '" + uuid + "'"), "1");
 }
 
 TEST(PgHistory, OptionsOutOfRangeAreRefused) {

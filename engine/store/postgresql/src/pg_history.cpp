@@ -95,8 +95,11 @@ constexpr const char* run_columns =
     "  from systask_message m where m.run_uuid = r.uuid)";
 
 // One statement, so one transaction: the runs, their messages, and the NOTIFY that names them
-// (delivered at commit). A finished row is final; a running image updates a running row only (its
-// counts; its new messages go in); a row of another replica is never overwritten.
+// (delivered at commit; running rows too, so that other replicas show them running). A finished
+// row is final; a running image updates a running row only (its counts; its new messages go in);
+// a row of another replica is never overwritten. A run's messages older than the oldest its image
+// holds are deleted: the ring dropped them (overwrite_oldest), and the row's counts say so, so
+// that the stored run is the run as the engine holds it.
 const char* const write_statement =
     "with runs as ("
     " insert into systask_run as r (uuid, namespace, replica, name, uid, description, provider_kind, provider_id, state,"
@@ -115,8 +118,13 @@ const char* const write_statement =
     " messages as ("
     " insert into systask_message (run_uuid, seq, compact)"
     " select x.run::uuid, x.seq, decode(x.hex, 'hex') from jsonb_to_recordset($2::jsonb) as x(run text, seq bigint, hex text)"
-    " on conflict do nothing)"
-    " select pg_notify($4, 'run:' || $3 || ':' || string_agg(uuid::text, ',')) from runs where state <> 0"
+    " on conflict do nothing),"
+    " trimmed as ("
+    " delete from systask_message m using runs,"
+    "  (select y.run::uuid as run, min(y.seq) as first from jsonb_to_recordset($2::jsonb) as y(run text, seq bigint)"
+    "   group by y.run) k"
+    " where m.run_uuid = runs.uuid and k.run = runs.uuid and m.seq < k.first)"
+    " select pg_notify($4, 'run:' || $3 || ':' || string_agg(uuid::text, ',')) from runs"
     " having count(*) > 0";
 
 // A replica `r` of namespace $1 is alive while its history session holds its liveness lock.
@@ -161,6 +169,7 @@ run_image image_of(const row& r) {
   im.dropped = static_cast<std::uint64_t>(to_int(r[14]));
   im.prefilled = r[15] && *r[15] == "t";
   im.interrupted = state == row_state::interrupted;
+  im.running = state == row_state::running;
   if (r[16]) {
     std::string_view all = *r[16];
     while (!all.empty()) {
@@ -266,7 +275,7 @@ struct pg_history::impl final : run_observer, store_status_source, std::enable_s
     // Forget the uuids of runs gone from the registry: the sets stay as large as what it holds.
     std::lock_guard guard(mutex);
     std::erase_if(own, [&](const auto& e) { return e.second && *e.second <= now; });
-    std::erase_if(mirrored, [&](const auto& e) { return e.second && *e.second <= now; });
+    std::erase_if(mirrored, [&](const auto& e) { return e.second.forget_at && *e.second.forget_at <= now; });
   }
 
   void enqueue(run_image im, bool finished) {
@@ -320,7 +329,7 @@ struct pg_history::impl final : run_observer, store_status_source, std::enable_s
                          up ? 1.0 : 0.0});
       s.extra.push_back({"mirror_stale_seconds",
                          "0 while connected; else for how long other replicas' runs may have been missed.", false, stale});
-      s.extra.push_back({"mirrored_runs_total", "Runs of other replicas restored into this registry.", true,
+      s.extra.push_back({"mirrored_runs_total", "Images of other replicas' runs shown in this registry: each run, and each newer state of a run shown (more messages, finished).", true,
                          static_cast<double>(mirrored_runs.load(std::memory_order_relaxed))});
       if (options.cluster_lock) {
         const pg_cluster_lock_stats l = options.cluster_lock->stats();
@@ -645,47 +654,78 @@ struct pg_history::impl final : run_observer, store_status_source, std::enable_s
     const std::size_t colon = payload.find(':', 4);
     if (colon == std::string::npos || payload.compare(4, colon - 4, replica) == 0) return;
     std::string list = "{" + payload.substr(colon + 1) + "}";
-    fetch("select " + std::string(run_columns) +
-              " from systask_run r where r.uuid = any($1::uuid[]) and r.namespace = $2 and r.state <> 0",
-          {list, options.name_space}, [](impl&, bool) {});
+    fetch("select " + std::string(run_columns) + " from systask_run r where r.uuid = any($1::uuid[]) and r.namespace = $2",
+          {list, options.name_space}, false, [](impl&, bool) {});
   }
 
+  // Every unexpired run of the other replicas, running ones included (their finish is their
+  // last write, so they come first), newest first, up to resync_limit.
   void resync(std::function<void(impl&, bool)> then) {
     fetch("select " + std::string(run_columns) +
-              " from systask_run r where r.namespace = $4 and r.state <> 0 and r.replica <> $1::uuid"
+              " from systask_run r where r.namespace = $4 and r.replica <> $1::uuid"
               " and (r.expires_ns is null or r.expires_ns > $2) order by r.finish_ns desc limit $3",
           {replica, std::to_string(pg_nanos(std::chrono::system_clock::now())), std::to_string(options.resync_limit),
            options.name_space},
-          std::move(then));
+          true, std::move(then));
   }
 
-  void fetch(std::string sql, row params, std::function<void(impl&, bool)> then) {
+  // `whole`: the query reads every live run of the other replicas (a resync), so a run shown
+  // running that it did not return is gone (see mirror).
+  void fetch(std::string sql, row params, bool whole, std::function<void(impl&, bool)> then) {
     if (!conn) return;
-    conn->query(std::move(sql), std::move(params), weakly([then = std::move(then)](impl& s, pg_result r) {
-      if (r.ok) s.mirror(r.rows);
+    conn->query(std::move(sql), std::move(params), weakly([whole, then = std::move(then)](impl& s, pg_result r) {
+      if (r.ok) s.mirror(r.rows, whole && r.rows.size() < s.options.resync_limit);
       then(s, r.ok);
     }));
   }
 
-  void mirror(const std::vector<row>& rows) {
+  // Shows the rows' runs in the registry (registry::mirror): each run once per state, and a
+  // running one again whenever it has more messages. `complete`: the rows are every run of the
+  // other replicas, so runs shown running that are not among them (their rows were deleted
+  // meanwhile) are forgotten.
+  void mirror(const std::vector<row>& rows, bool complete) {
     std::vector<run_image> images;
+    std::vector<std::string> gone;
     {
       std::lock_guard guard(mutex);
+      std::unordered_set<std::string> fetched;
       for (const auto& r : rows) {
-        if (!r[0] || own.contains(*r[0]) || mirrored.contains(*r[0])) continue;
+        if (!r[0] || own.contains(*r[0])) continue;
+        if (complete) fetched.insert(*r[0]);
+        const auto row_is = static_cast<row_state>(to_int(r[6]));
+        const auto appended = static_cast<std::uint64_t>(to_int(r[13]));
+        const auto seen = mirrored.find(*r[0]);
+        if (seen != mirrored.end() && seen->second.state == row_is &&
+            (row_is != row_state::running || seen->second.appended == appended)) {
+          continue;  // shown as it is
+        }
         images.push_back(image_of(r));
         // Forgotten when it expires (on_expired); an interrupted run's expiry is computed by
-        // restore from its task's retention, so it is kept for the retention of interrupted rows.
+        // restore from its task's retention, so it is kept for the retention of interrupted
+        // rows; a running one is kept until it is replaced.
         const run_image& im = images.back();
-        mirrored.emplace(im.uuid, im.interrupted ? std::optional<wall_time>(std::chrono::system_clock::now() +
-                                                                            options.interrupted_retention)
-                                                 : im.expires);
+        const std::optional<wall_time> forget_at =
+            im.running       ? std::nullopt
+            : im.interrupted ? std::optional<wall_time>(std::chrono::system_clock::now() + options.interrupted_retention)
+                             : im.expires;
+        mirrored.insert_or_assign(im.uuid, mirror_state{forget_at, row_is, appended});
       }
+      if (complete) {
+        for (const auto& [uuid, m] : mirrored) {
+          if (m.state == row_state::running && !fetched.contains(uuid)) gone.push_back(uuid);
+        }
+        for (const auto& uuid : gone) mirrored.erase(uuid);
+      }
+    }
+    if (!gone.empty()) {
+      std::lock_guard guard(host_mutex);
+      if (detached) return;
+      reg.forget_mirrored(gone);
     }
     if (images.empty()) return;
     std::vector<provider_image> providers;
     for (const auto& im : images) {
-      if (!im.provider || im.interrupted) continue;
+      if (!im.provider || im.interrupted || im.running) continue;
       provider_image p{im.provider->kind, im.provider->id, std::nullopt, std::nullopt};
       if (im.status == task_status::successful) p.last_success = im.finish;
       providers.push_back(std::move(p));
@@ -696,7 +736,7 @@ struct pg_history::impl final : run_observer, store_status_source, std::enable_s
       std::lock_guard guard(host_mutex);
       if (detached) return;
       try {
-        const restore_report report = reg.restore(std::move(images), std::move(providers));
+        const restore_report report = reg.mirror(std::move(images), std::move(providers));
         mirrored_runs.fetch_add(report.runs_restored, std::memory_order_relaxed);
         if (!report.errors.empty()) {
           refused = std::to_string(report.errors.size()) + " run(s) of other replicas refused, first: " +
@@ -829,9 +869,15 @@ struct pg_history::impl final : run_observer, store_status_source, std::enable_s
   mutable std::condition_variable cv;
   std::deque<queued_run> queue;
   bool kick_posted = false;
-  // Uuids of this replica's runs and of the runs mirrored, with the time they expire from the
-  // registry (nullopt: not yet known, e.g. still running).
-  std::unordered_map<std::string, std::optional<wall_time>> own, mirrored;
+  // Uuids of this replica's runs, with the time they expire from the registry (nullopt: not yet
+  // known, e.g. still running); and of the runs mirrored, with what was shown of them.
+  std::unordered_map<std::string, std::optional<wall_time>> own;
+  struct mirror_state {
+    std::optional<wall_time> forget_at;  // when it leaves the registry (nullopt: not known yet)
+    row_state state;
+    std::uint64_t appended;  // messages the shown image had accepted (running runs grow)
+  };
+  std::unordered_map<std::string, mirror_state> mirrored;
   std::uint64_t finished_queued = 0, finished_in_flight = 0, written = 0, write_errors = 0;
   std::uint64_t handed = 0, handed_done = 0;
   std::optional<wall_time> last_success;
