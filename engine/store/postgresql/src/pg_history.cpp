@@ -97,9 +97,11 @@ constexpr const char* run_columns =
 // One statement, so one transaction: the runs, their messages, and the NOTIFY that names them
 // (delivered at commit; running rows too, so that other replicas show them running). A finished
 // row is final; a running image updates a running row only (its counts; its new messages go in);
-// a row of another replica is never overwritten. A run's messages older than the oldest its image
-// holds are deleted: the ring dropped them (overwrite_oldest), and the row's counts say so, so
-// that the stored run is the run as the engine holds it.
+// a row of another replica is never overwritten, and an image whose row is not written adds no
+// message (a running image queued just after its run's finish would put back messages the finish
+// dropped). A run's messages older than the oldest its image holds are deleted: the ring dropped
+// them (overwrite_oldest), and the row's counts say so, so that the stored run is the run as the
+// engine holds it.
 const char* const write_statement =
     "with runs as ("
     " insert into systask_run as r (uuid, namespace, replica, name, uid, description, provider_kind, provider_id, state,"
@@ -118,6 +120,7 @@ const char* const write_statement =
     " messages as ("
     " insert into systask_message (run_uuid, seq, compact)"
     " select x.run::uuid, x.seq, decode(x.hex, 'hex') from jsonb_to_recordset($2::jsonb) as x(run text, seq bigint, hex text)"
+    " join runs on runs.uuid = x.run::uuid"
     " on conflict do nothing),"
     " trimmed as ("
     " delete from systask_message m using runs,"
