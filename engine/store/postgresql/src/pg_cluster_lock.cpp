@@ -454,6 +454,11 @@ struct pg_cluster_lock::impl : std::enable_shared_from_this<pg_cluster_lock::imp
     const bool mine = it != leases.end() && it->second.id == id;
     if (mine) leases.erase(it);
     if (!r.ok || r.rows.size() != 1 || r.rows[0].empty() || !r.rows[0][0]) {
+      // A statement that failed after its try took the lock (its NOTIFY refused, say) leaves
+      // the lock held: a session advisory lock outlives the rollback. Released here, on a
+      // live session (a dead one released it with itself); an unlock of a lock not held only
+      // warns. It goes before any later acquire of the key, which queues behind it.
+      if (online()) conn->query("select pg_advisory_unlock($1::int8)", {std::to_string(key)}, [](pg_result) {});
       unavailable_or_local(key, provider, done, r.ok ? "unexpected answer to pg_try_advisory_lock" : r.error);
       return;
     }
