@@ -185,7 +185,7 @@ struct task_row {
 std::vector<task_record> visible_runs(const registry& reg) {
   std::vector<task_record> running;
   for (const auto& c : reg.counters()) {
-    if (c.running == 0) continue;
+    if (c.running == 0 && c.running_elsewhere == 0) continue;
     for (auto& r : reg.tasks(c.name, c.uid, true)) {
       if (r.running()) running.push_back(std::move(r));
     }

@@ -288,6 +288,7 @@ std::vector<task_counters> registry::counters() const {
       if (phase == run_record::running) dropped += r->ring.dropped();
       c.retained_messages += r->retained();
     }
+    c.running_elsewhere = copy.elsewhere.size();
     for (const auto& r : copy.finished) {
       if (r->expired_at(now)) continue;
       ++c.retained_runs;

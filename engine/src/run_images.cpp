@@ -186,13 +186,21 @@ restore_report registry_state::restore(std::vector<run_image> runs, std::vector<
         refuse("the registry holds a run with this uuid already (a run of this process)");
         continue;
       }
-      const bool held = std::any_of(v.finished.begin(), v.finished.end(), same) ||
-                        std::any_of(v.elsewhere.begin(), v.elsewhere.end(), same);
+      const bool held_finished = std::any_of(v.finished.begin(), v.finished.end(), same);
+      const auto running_mirror = std::find_if(v.elsewhere.begin(), v.elsewhere.end(), mirrored);
+      const bool held = held_finished || running_mirror != v.elsewhere.end();
       const bool held_mirror = std::any_of(v.finished.begin(), v.finished.end(), mirrored) ||
-                               std::any_of(v.elsewhere.begin(), v.elsewhere.end(), mirrored);
+                               running_mirror != v.elsewhere.end();
       if (held && !(mirror && held_mirror)) {
         refuse(mirror ? "the registry holds a run with this uuid already (not a mirrored one: never replaced)"
                       : "the registry holds a run with this uuid already");
+        continue;
+      }
+      // An older state than the one shown: a running image of a run shown finished, or with
+      // fewer messages than the running one shown.
+      if (held && im.running &&
+          (held_finished || (*running_mirror)->appended() > im.appended)) {
+        refuse("an older state of the run than the one shown (a running image of a finished run, or fewer messages)");
         continue;
       }
       if (!held) holder = nullptr;  // it left its view meanwhile
@@ -236,9 +244,11 @@ restore_report registry_state::restore(std::vector<run_image> runs, std::vector<
         ps->note_success(micros(im.finish));
       }
     }
-    if (mirror && ps && !im.running && !im.prefilled) {
+    if (mirror && ps && !im.running && !im.prefilled && !im.interrupted) {
       // Another replica's sync: its outcome is the provider's last when it finished last. The
-      // levels are those of the messages it kept (the dropped ones' are not known here).
+      // levels are those of the messages it kept (the dropped ones' are not known here). An
+      // interrupted one sets none: its time is when it was marked, not when it ended, and its
+      // replica may still finish it.
       std::uint32_t levels = 0;
       for (const stored_message& m : im.messages) {
         const auto level = static_cast<unsigned char>(m.compact[compact_level_offset]);
@@ -374,8 +384,8 @@ restore_report registry_state::restore(std::vector<run_image> runs, std::vector<
           // A newer state of a mirrored run replaces the one held (whichever list it is in).
           const auto replaced = [&](std::vector<std::shared_ptr<const record_core>>& list) {
             std::erase_if(list, [&](std::shared_ptr<const record_core>& r) {
-              const bool out = std::any_of(group_uuids.begin(), group_uuids.end(),
-                                           [&](std::string_view u) { return replaceable(*r, u); });
+              const bool out = r->mirrored && std::any_of(group_uuids.begin(), group_uuids.end(),
+                                                          [&](std::string_view u) { return r->uuid == u; });
               if (out) change.removed.push_back(r);
               return out;
             });

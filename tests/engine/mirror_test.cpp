@@ -251,6 +251,49 @@ TEST(Mirror, LastSyncStatusIsTheOutcomeOfTheSyncThatFinishedLastOnAnyReplica) {
   EXPECT_EQ(summary[0].last_sync_status, sync_outcome::warning);
 }
 
+TEST(Mirror, AnOlderStateNeverReplacesANewerOne) {
+  replicas r;
+  run sync = r.a.reg.start(r.a.reg.sync_spec("scim", 3));
+  sync.info("page 1");
+  sync.info("page 2");
+  const std::string uuid(sync.uuid());
+  run_image two = r.image_of(uuid);
+  run_image one = two;
+  one.messages.pop_back();
+  one.appended = 1;
+  one.dropped = 0;
+  EXPECT_EQ(r.b.reg.mirror({two}).runs_restored, 1u);
+  EXPECT_EQ(r.b.reg.counters().front().running_elsewhere, 1u);
+  const restore_report fewer = r.b.reg.mirror({one});
+  ASSERT_EQ(fewer.errors.size(), 1u);
+  EXPECT_NE(fewer.errors[0].reason.find("older state"), std::string::npos) << fewer.errors[0].reason;
+  EXPECT_EQ(r.b.reg.find_task(uuid)->messages_appended(), 2u);
+  sync.finish(task_status::successful);
+  EXPECT_EQ(r.mirror(uuid).runs_restored, 1u);
+  EXPECT_EQ(r.b.reg.mirror({two}).errors.size(), 1u) << "a running image of a run shown finished";
+  EXPECT_FALSE(r.b.reg.find_task(uuid)->running());
+  EXPECT_EQ(r.b.reg.counters().front().running_elsewhere, 0u);
+}
+
+TEST(Mirror, AnInterruptedSyncSetsNoOutcome) {
+  replicas r;
+  {
+    run mine = r.b.reg.start(r.b.reg.sync_spec("scim", 3));
+    mine.finish(task_status::successful);
+  }
+  r.a.clock->set_wall(r.b.clock->wall_now() + 10s);
+  run theirs = r.a.reg.start(r.a.reg.sync_spec("scim", 3));
+  run_image interrupted = r.image_of(theirs.uuid());
+  interrupted.running = false;
+  interrupted.interrupted = true;
+  EXPECT_EQ(r.b.reg.mirror({interrupted}).runs_restored, 1u);
+  EXPECT_EQ(r.b.reg.sync_status("scim", 3)->last_sync_status, sync_outcome::done) << "b's own, not the marking's error";
+  theirs.info("finished after all");
+  theirs.finish(task_status::successful);
+  EXPECT_EQ(r.mirror(theirs.uuid()).runs_restored, 1u);
+  EXPECT_EQ(r.b.reg.sync_status("scim", 3)->last_sync_status, sync_outcome::info);
+}
+
 // Mirrors of many runs (each first running, then finished) race local starts and finishes of
 // the same task and readers: every run ends up shown exactly once, finished, and the counts of
 // records held and uuids indexed match what is shown.

@@ -69,7 +69,8 @@ struct task_counters {
   std::array<std::uint64_t, 4> finished_by_status{};  ///< indexed by task_status
   std::array<std::uint64_t, duration_buckets.size() + 1> duration_histogram{};  ///< per bucket, not cumulative
   double duration_sum = 0;
-  std::uint64_t running = 0;               ///< runs in progress now
+  std::uint64_t running = 0;               ///< runs in progress now, in this process
+  std::uint64_t running_elsewhere = 0;     ///< runs in progress on other replicas, shown here (registry::mirror)
   std::uint64_t retained_runs = 0;         ///< finished, unexpired records held now
   std::uint64_t retained_messages = 0;     ///< messages held by those records and the running runs
   std::uint64_t dropped_messages = 0;      ///< messages lost to full rings, ever

@@ -576,15 +576,20 @@ struct pg_history::impl final : run_observer, store_status_source, std::enable_s
       }
     }
     if (batch.empty()) return;
-    // A run that started and finished within one batch is written once, finished (one
-    // INSERT ... ON CONFLICT DO UPDATE may not touch a row twice).
-    std::unordered_set<std::string> finished_here;
-    for (const auto& q : batch) {
-      if (q.finished) finished_here.insert(q.image.uuid);
+    // A run queued several times in one batch (started and finished, or two running images
+    // when a write took longer than a flush interval) is written once: one INSERT ... ON
+    // CONFLICT DO UPDATE may not touch a row twice (SQLSTATE 21000, which would fail the batch
+    // on every retry). By its finished image if it has one (a running image read just before
+    // the finish may queue after it), else by its newest.
+    std::unordered_map<std::string_view, std::size_t> newest;
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      const auto [it, first] = newest.try_emplace(batch[i].image.uuid, i);
+      if (!first && !batch[it->second].finished) it->second = i;
     }
     std::string runs = "[", messages = "[";
-    for (const auto& q : batch) {
-      if (!q.finished && finished_here.contains(q.image.uuid)) continue;
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      const auto& q = batch[i];
+      if (newest[q.image.uuid] != i) continue;
       if (runs.size() > 1) runs += ',';
       append_run_json(runs, q.image, q.finished ? row_state::finished : row_state::running);
       for (const auto& m : q.image.messages) {
@@ -661,31 +666,36 @@ struct pg_history::impl final : run_observer, store_status_source, std::enable_s
           {list, options.name_space}, false, [](impl&, bool) {});
   }
 
-  // Every unexpired run of the other replicas, running ones included (their finish is their
-  // last write, so they come first), newest first, up to resync_limit.
+  // The unexpired finished and interrupted runs of the other replicas, newest first, up to
+  // resync_limit; then all their running runs (as many as run at once: no limit).
   void resync(std::function<void(impl&, bool)> then) {
     fetch("select " + std::string(run_columns) +
-              " from systask_run r where r.namespace = $4 and r.replica <> $1::uuid"
+              " from systask_run r where r.namespace = $4 and r.state <> 0 and r.replica <> $1::uuid"
               " and (r.expires_ns is null or r.expires_ns > $2) order by r.finish_ns desc limit $3",
           {replica, std::to_string(pg_nanos(std::chrono::system_clock::now())), std::to_string(options.resync_limit),
            options.name_space},
-          true, std::move(then));
+          false, [then = std::move(then)](impl& s, bool finished_ok) {
+            s.fetch("select " + std::string(run_columns) +
+                        " from systask_run r where r.namespace = $2 and r.state = 0 and r.replica <> $1::uuid",
+                    {s.replica, s.options.name_space}, true,
+                    [then, finished_ok](impl& self, bool running_ok) { then(self, finished_ok && running_ok); });
+          });
   }
 
-  // `whole`: the query reads every live run of the other replicas (a resync), so a run shown
-  // running that it did not return is gone (see mirror).
-  void fetch(std::string sql, row params, bool whole, std::function<void(impl&, bool)> then) {
+  // `every_running`: the rows are every running run of the other replicas, so a run shown
+  // running that is not among them is gone (see mirror).
+  void fetch(std::string sql, row params, bool every_running, std::function<void(impl&, bool)> then) {
     if (!conn) return;
-    conn->query(std::move(sql), std::move(params), weakly([whole, then = std::move(then)](impl& s, pg_result r) {
-      if (r.ok) s.mirror(r.rows, whole && r.rows.size() < s.options.resync_limit);
+    conn->query(std::move(sql), std::move(params), weakly([every_running, then = std::move(then)](impl& s, pg_result r) {
+      if (r.ok) s.mirror(r.rows, every_running);
       then(s, r.ok);
     }));
   }
 
   // Shows the rows' runs in the registry (registry::mirror): each run once per state, and a
-  // running one again whenever it has more messages. `complete`: the rows are every run of the
-  // other replicas, so runs shown running that are not among them (their rows were deleted
-  // meanwhile) are forgotten.
+  // running one again whenever it has more messages. `complete`: the rows are every running run
+  // of the other replicas, so runs shown running that are not among them (finished since, which
+  // the notification that follows shows, or deleted) are forgotten.
   void mirror(const std::vector<row>& rows, bool complete) {
     std::vector<run_image> images;
     std::vector<std::string> gone;
