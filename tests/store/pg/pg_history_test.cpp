@@ -456,6 +456,24 @@ TEST(PgHistory, ARunShownInterruptedWhileItsReplicaWasAwayIsShownFinishedWhenItF
   EXPECT_EQ(cluster().psql("select state from systask_run where uuid = '" + uuid + "'"), "1");
 }
 
+TEST(PgHistory, ARunRefusedBecauseItsProviderIsNotRegisteredYetIsShownOnceItIs) {
+  pg_history_options quick_resync;
+  quick_resync.resync_interval = 1s;
+  replica a("late_provider"), b("late_provider", quick_resync);
+  a.reg.register_provider("scim", 7, "Late SCIM");
+  ASSERT_TRUE(a.history->wait_ready(10s));
+  ASSERT_TRUE(b.history->wait_ready(10s));
+  run r = a.reg.start(a.reg.sync_spec("scim", 7));
+  const std::string uuid(r.uuid());
+  r.finish(task_status::successful);
+  ASSERT_TRUE(replica::eventually([&] { return a.history->stats().written == 1; }));
+  std::this_thread::sleep_for(300ms);  // b was notified and refused it (no such provider there)
+  EXPECT_FALSE(b.reg.find_task(uuid));
+  b.reg.register_provider("scim", 7, "Late SCIM");
+  ASSERT_TRUE(replica::eventually([&] { return shown_finished(b.reg, uuid); }, 5s)) << "asked again by the next resync";
+  EXPECT_EQ(b.reg.sync_status("scim", 7)->tasks.size(), 1u);
+}
+
 TEST(PgHistory, OptionsOutOfRangeAreRefused) {
   boost::asio::io_context io;
   registry reg(io);

@@ -744,10 +744,13 @@ struct pg_history::impl final : run_observer, store_status_source, std::enable_s
       providers.push_back(std::move(p));
     }
     std::string refused;
+    std::vector<std::string> retry;  // not shown: asked again by the next notification or resync
     {
       // Never into a registry the host may be destroying: close() waits for this and stops it.
       std::lock_guard guard(host_mutex);
       if (detached) return;
+      std::vector<std::string> uuids;
+      for (const auto& im : images) uuids.push_back(im.uuid);
       try {
         const restore_report report = reg.mirror(std::move(images), std::move(providers));
         mirrored_runs.fetch_add(report.runs_restored, std::memory_order_relaxed);
@@ -755,9 +758,17 @@ struct pg_history::impl final : run_observer, store_status_source, std::enable_s
           refused = std::to_string(report.errors.size()) + " run(s) of other replicas refused, first: " +
                     report.errors.front().item + ": " + report.errors.front().reason;
         }
+        for (const auto& e : report.errors) {
+          if (e.item.starts_with("run ")) retry.push_back(e.item.substr(4));
+        }
       } catch (...) {
         refused = "out of memory while restoring runs of other replicas";  // what was restored stays
+        retry = std::move(uuids);  // applying one again replaces it with itself
       }
+    }
+    if (!retry.empty()) {
+      std::lock_guard guard(mutex);
+      for (const auto& uuid : retry) mirrored.erase(uuid);
     }
     if (!refused.empty()) {
       count_error();
