@@ -57,7 +57,7 @@ struct replica {
     extra.conninfo = cluster().conninfo() + (extra.conninfo.empty() ? "" : " " + extra.conninfo);  // extra settings
     extra.name_space = ns;
     extra.flush_interval = 20ms;
-    extra.maintenance_interval = 50ms;
+    if (extra.maintenance_interval == pg_history_options{}.maintenance_interval) extra.maintenance_interval = 50ms;
     if (extra.interrupt_grace == pg_history_options{}.interrupt_grace) extra.interrupt_grace = 300ms;
     history.emplace(reg, extra);
   }
@@ -355,6 +355,84 @@ TEST(PgHistory, ARunTheServerRefusesIsDroppedAndCountedAndTheOthersAreWritten) {
       << "a NUL the engine allows is stored as U+FFFD";
   ASSERT_TRUE(replica::eventually([&] { return a.history->stats().state == store_state::ok; }))
       << "the state comes back once writes succeed";
+}
+
+// A finish that finds the write queue full (the database slow: here a write waits for a table
+// lock) is kept aside and written once there is room: otherwise the run's running row would be
+// shown running by the other replicas for as long as its replica lives. The whole run while the
+// registry holds it; its end alone once the registry replaced it (counted as dropped: what it
+// logged after its last running image is not in the database).
+TEST(PgHistory, AFinishThatFoundTheQueueFullIsWrittenOnceThereIsRoom) {
+  pg_history_options small;
+  small.queue_capacity = 3;
+  small.conninfo = "application_name=lost_finish_a";
+  small.maintenance_interval = std::chrono::hours(1);  // b purges: a's only waits are its writes
+  replica b("lost_finish");
+  ASSERT_TRUE(b.history->wait_ready(10s));
+  replica a("lost_finish", small);
+  ASSERT_TRUE(a.history->wait_ready(10s));
+  const auto state_of = [](const std::string& uuid) {
+    return cluster().psql("select state from systask_run where uuid = '" + uuid + "'");
+  };
+  // Every run starts first, and its running row is written: what follows queues only finishes
+  // (a start heard after its run finished queues nothing, which would make the count vary).
+  run r = a.reg.start({.name = "long_import"});
+  r.info("page 1 of 2");
+  const std::string uuid(r.uuid());
+  const auto running_rows = [] {
+    return cluster().psql("select count(*) from systask_run where namespace = 'lost_finish' and state = 0");
+  };
+  ASSERT_TRUE(replica::eventually([&] { return running_rows() == "1"; }));
+  std::vector<run> others;
+  for (int i = 0; i < 5; ++i) {  // one at a time: a start that does not fit the queue gets no row
+    others.push_back(a.reg.start({.name = "other"}));
+    ASSERT_TRUE(replica::eventually([&] { return running_rows() == std::to_string(i + 2); })) << "its running row";
+  }
+  const std::string z1_uuid(others[3].uuid());
+  std::this_thread::sleep_for(100ms);  // five flush intervals: the running runs are known flushed
+  ASSERT_TRUE(a.history->wait_written(5s));
+
+  systask::testing::psql_session blocker(cluster());
+  ASSERT_TRUE(blocker.started());
+  blocker.send("begin; lock table systask_run in share mode;");  // reads go on, writes wait
+  ASSERT_TRUE(replica::eventually([&] {
+    return cluster().psql("select count(*) from pg_locks where relation = 'systask_run'::regclass and mode = 'ShareLock'"
+                          " and granted") == "1";
+  }));
+  r.info("page 2 of 2");  // its running image's write waits for the lock
+  ASSERT_TRUE(replica::eventually([&] {
+    return cluster().psql("select count(*) from pg_stat_activity where application_name = 'lost_finish_a'"
+                          " and wait_event_type = 'Lock'") == "1";
+  }));
+  others[0].finish(task_status::successful);  // queued (1 of 3)
+  others[1].finish(task_status::successful);  // queued (2 of 3)
+  others[2].finish(task_status::successful);  // queued (3 of 3)
+  others[3].finish(task_status::warning);     // z1: kept aside
+  others[4].finish(task_status::successful);  // z2: kept aside; z1's record is replaced (history depth 1)
+  r.finish(task_status::successful);          // kept aside
+  ASSERT_FALSE(a.reg.find_task(z1_uuid)) << "the premise: z1 is no longer held";
+  // The observer hears of runs on the registry's executor, a moment later.
+  EXPECT_TRUE(replica::eventually([&] { return a.history->stats().pending == 6; }))
+      << "three finishes queued, three kept aside; pending " << a.history->stats().pending << ", dropped "
+      << a.history->stats().dropped;
+  EXPECT_EQ(a.history->stats().dropped, 0u);
+  EXPECT_EQ(state_of(uuid), "0") << "r's row still says running";
+
+  blocker.send("commit;");
+  ASSERT_TRUE(replica::eventually([&] {
+    const auto t = b.reg.find_task(uuid);
+    return t && !t->running() && t->status() == task_status::successful;
+  }, 10s)) << "the other replica shows r finished";
+  EXPECT_EQ(messages_of(*b.reg.find_task(uuid)), messages_of(*a.reg.find_task(uuid))) << "written whole";
+  ASSERT_TRUE(a.history->wait_written(10s));
+  EXPECT_EQ(a.history->stats().pending, 0u);
+  EXPECT_EQ(a.history->stats().dropped, 1u) << "z1: its end alone";
+  EXPECT_EQ(a.history->stats().written, 5u) << "the other four and r whole";
+  EXPECT_EQ(state_of(z1_uuid), "1");
+  EXPECT_EQ(cluster().psql("select status from systask_run where uuid = '" + z1_uuid + "'"),
+            std::to_string(static_cast<int>(task_status::warning)));
+  EXPECT_EQ(cluster().psql("select count(*) from systask_run where namespace = 'lost_finish' and state = 0"), "0")
+      << "no run is left running in the database";
 }
 
 TEST(PgHistory, ANewerSchemaIsReadOnlyAndSaysSo) {

@@ -10,11 +10,16 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 
+#include <csignal>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <chrono>
 #include <functional>
 #include <future>
 #include <memory>
 #include <optional>
+#include <string>
 #include <thread>
 
 namespace systask::testing {
@@ -59,5 +64,55 @@ inline bool wait_until(const std::function<bool()>& done, std::chrono::milliseco
   }
   return true;
 }
+
+/// A psql process on a session of its own, fed statements through a pipe: another client that
+/// holds what it took (an advisory lock, a table lock in an open transaction) while idle, until
+/// kill9() or destruction.
+class psql_session {
+ public:
+  explicit psql_session(const pg_cluster& cluster) {
+    int fds[2];
+    if (::pipe(fds) != 0) return;
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      ::dup2(fds[0], 0);
+      ::close(fds[0]);
+      ::close(fds[1]);
+      const std::string psql = pg_cluster::bin_dir() + "/psql";
+      const std::string port = std::to_string(cluster.port());
+      ::execl(psql.c_str(), "psql", "-X", "-q", "-o", "/dev/null", "-h", "127.0.0.1", "-p", port.c_str(), "-U", "postgres",
+              "-d", "postgres", static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    ::close(fds[0]);
+    input_ = fds[1];
+  }
+  ~psql_session() {
+    kill9();
+    if (input_ >= 0) ::close(input_);
+  }
+  psql_session(const psql_session&) = delete;
+  psql_session& operator=(const psql_session&) = delete;
+
+  /// Whether the process started.
+  bool started() const noexcept { return pid_ > 0 && input_ >= 0; }
+  /// Sends SQL text (end each statement with ';'); does not wait for it to run.
+  void send(const std::string& sql) {
+    const std::string line = sql + "\n";
+    (void)!::write(input_, line.data(), line.size());
+  }
+  /// Kills the process (its session ends with what it held), and reaps it.
+  void kill9() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+      pid_ = -1;
+    }
+  }
+
+ private:
+  pid_t pid_ = -1;
+  int input_ = -1;
+};
 
 }  // namespace systask::testing

@@ -17,6 +17,7 @@
 #include <condition_variable>
 #include <cstdio>
 #include <deque>
+#include <iterator>
 #include <map>
 #include <mutex>
 #include <random>
@@ -130,6 +131,18 @@ const char* const write_statement =
     " select pg_notify($4, 'run:' || $3 || ':' || string_agg(uuid::text, ',')) from runs"
     " having count(*) > 0";
 
+// A run whose finish could not be written whole (the queue was full and the registry no longer
+// holds the run, or the server refused its row) gets its end alone: state, status and times over
+// the row as last written, whose messages and counts stay as they are (so they still balance).
+// A row of another replica, or a finished one, is left alone; a run without a row gets none.
+const char* const finish_alone_statement =
+    "with done as (update systask_run r set state = 1, status = x.status, finish_ns = x.finish_ns,"
+    "  duration = x.duration, expires_ns = x.expires_ns"
+    " from jsonb_to_recordset($1::jsonb) as x(uuid text, status smallint, finish_ns bigint, duration double precision,"
+    "  expires_ns bigint)"
+    " where r.uuid = x.uuid::uuid and r.replica = $2::uuid and r.state <> 1 returning r.uuid)"
+    " select pg_notify($3, 'run:' || $2 || ':' || string_agg(uuid::text, ',')) from done having count(*) > 0";
+
 // A replica `r` of namespace $1 is alive while its history session holds its liveness lock.
 const char* const liveness_condition =
     "exists (select 1 from pg_locks l where l.locktype = 'advisory' and l.granted"
@@ -234,10 +247,41 @@ void append_run_json(std::string& out, const run_image& im, row_state state) {
          ",\"dropped\":" + std::to_string(im.dropped) + ",\"prefilled\":" + (im.prefilled ? "true" : "false") + "}";
 }
 
+// The rows' fault, not the connection's or the server's state (a shutdown, a restart, a full
+// disk come with other SQLSTATE classes and are retried): data exceptions (22), integrity (23), a
+// program limit such as a row too large (54), a trigger's raise (P0).
+bool refused_by_rows(const std::string& sqlstate) {
+  const std::string cls = sqlstate.substr(0, 2);
+  return cls == "22" || cls == "23" || cls == "54" || cls == "P0";
+}
+
 struct queued_run {
   run_image image;
   bool finished = false;
 };
+
+// A finish that was not written: what `finish_alone_statement` needs, without the messages.
+struct lost_finish {
+  std::string uuid;
+  task_status status;
+  wall_time finish;
+  double duration;
+  std::optional<wall_time> expires;
+  bool refused;  // the server refused the whole run: only its end is tried again
+
+  lost_finish(const run_image& im, bool was_refused)
+      : uuid(im.uuid), status(im.status), finish(im.finish), duration(im.duration), expires(im.expires), refused(was_refused) {}
+};
+
+void append_finish_json(std::string& out, const lost_finish& l) {
+  char duration[32];
+  std::snprintf(duration, sizeof duration, "%.17g", l.duration);
+  out += "{\"uuid\":";
+  append_pg_text(out, l.uuid);
+  out += ",\"status\":" + std::to_string(static_cast<int>(l.status)) + ",\"finish_ns\":" + std::to_string(pg_nanos(l.finish)) +
+         ",\"duration\":" + duration +
+         ",\"expires_ns\":" + (l.expires ? std::to_string(pg_nanos(*l.expires)) : std::string("null")) + "}";
+}
 
 }  // namespace
 
@@ -290,9 +334,16 @@ struct pg_history::impl final : run_observer, store_status_source, std::enable_s
         return;
       }
       if (queue.size() >= options.queue_capacity) {
-        // A finished run is counted; a start only means no running row for that run (so no
-        // interrupted row if its process dies before the finish is written).
-        dropped.fetch_add(finished, std::memory_order_relaxed);
+        // A start only means no running row for that run (so no interrupted row if its process
+        // dies before the finish is written). A finish is kept aside and written once there is
+        // room (mend_lost_finishes): its row may say running, which the other replicas would
+        // show for as long as this one lives. Beyond as many again, it is dropped.
+        if (finished && lost.size() < options.queue_capacity) {
+          lost.emplace_back(im, false);
+          ++handed;
+        } else {
+          dropped.fetch_add(finished, std::memory_order_relaxed);
+        }
         return;
       }
       finished_queued += finished;
@@ -318,7 +369,7 @@ struct pg_history::impl final : run_observer, store_status_source, std::enable_s
       s.backend = "postgresql";
       s.state = state;
       s.reason = reason;
-      s.pending = finished_queued + finished_in_flight;
+      s.pending = finished_queued + finished_in_flight + lost.size() + mending;
       s.written = written;
       s.dropped = dropped.load(std::memory_order_relaxed);
       s.write_errors = write_errors;
@@ -508,6 +559,7 @@ struct pg_history::impl final : run_observer, store_status_source, std::enable_s
     timers_armed = true;
     tick(flush_timer, options.flush_interval, [](impl& s) {
       s.flush_running();
+      s.mend_lost_finishes();
       s.write_some();
     });
     tick(resync_timer, options.resync_interval, [](impl& s) {
@@ -605,17 +657,86 @@ struct pg_history::impl final : run_observer, store_status_source, std::enable_s
                 weakly([shared_batch, c = conn](impl& s, pg_result r) { s.written_batch(c, *shared_batch, r); }));
   }
 
+  // The finishes kept aside (queue full, or refused by the server), each written again: the whole
+  // run, queued, while the registry still holds it and there is room; else its end alone
+  // (finish_alone_statement), after which it counts as dropped (the messages logged since its
+  // last running image are not in the database). Ends alone wait until nothing is queued or being
+  // written: a running image still queued would otherwise write the row after its end.
+  void mend_lost_finishes() {
+    if (!ready || read_only || closed || !conn) return;
+    std::vector<lost_finish> todo;
+    {
+      std::lock_guard guard(mutex);
+      if (lost.empty() || mending > 0) return;
+      todo.assign(std::make_move_iterator(lost.begin()), std::make_move_iterator(lost.end()));
+      lost.clear();
+    }
+    std::vector<lost_finish> alone, later;
+    for (auto& l : todo) {
+      std::optional<task_record> rec;
+      if (!l.refused) {
+        std::lock_guard guard(host_mutex);
+        if (detached) return;
+        rec = reg.find_task(l.uuid);
+      }
+      if (!rec || rec->running()) {
+        alone.push_back(std::move(l));
+        continue;
+      }
+      run_image im = make_run_image(*rec);
+      std::lock_guard guard(mutex);
+      if (queue.size() < options.queue_capacity) {
+        ++finished_queued;  // already counted in `handed` when it was kept aside
+        queue.push_back({std::move(im), true});
+      } else {
+        later.push_back(std::move(l));
+      }
+    }
+    {
+      std::lock_guard guard(mutex);
+      if (writing || !queue.empty()) {
+        std::move(alone.begin(), alone.end(), std::back_inserter(later));
+        alone.clear();
+      }
+      std::move(later.begin(), later.end(), std::back_inserter(lost));
+    }
+    if (alone.empty()) return;
+    std::string finishes = "[";
+    for (const auto& l : alone) {
+      if (finishes.size() > 1) finishes += ',';
+      append_finish_json(finishes, l);
+    }
+    finishes += ']';
+    {
+      std::lock_guard guard(mutex);
+      mending = alone.size();
+    }
+    conn->query(finish_alone_statement, {finishes, replica, channel},
+                weakly([alone = std::move(alone), c = conn](impl& s, pg_result r) mutable {
+                  // Refused (see written_batch) on a live connection: given up, not retried forever.
+                  const bool refused = !r.ok && c == s.conn && c->connected() && refused_by_rows(r.sqlstate);
+                  {
+                    std::lock_guard guard(s.mutex);
+                    s.mending = 0;
+                    if (!r.ok) ++s.write_errors;
+                    if (r.ok || refused) {
+                      s.dropped.fetch_add(alone.size(), std::memory_order_relaxed);
+                      s.handed_done += alone.size();
+                    } else {
+                      for (auto& l : alone) s.lost.push_back(std::move(l));  // tried again next flush
+                    }
+                  }
+                  s.cv.notify_all();
+                  if (!r.ok) s.log(store_state::degraded, "writing the end of runs whose finish was not written failed: " + r.error);
+                }));
+  }
+
   void written_batch(const std::shared_ptr<pg_connection>& c, std::vector<queued_run>& batch, const pg_result& r) {
     writing = false;
     std::size_t finished = 0;
     for (const auto& q : batch) finished += q.finished;
-    // The rows' fault, not the connection's or the server's state (a shutdown, a restart, a
-    // full disk come with other SQLSTATE classes and are retried): data exceptions (22),
-    // integrity (23), a program limit such as a row too large (54), a trigger's raise (P0).
-    // Sent alone, such a run is dropped rather than retried forever.
-    const std::string cls = r.sqlstate.substr(0, 2);
-    const bool refused = !r.ok && c == conn && conn && conn->connected() &&
-                         (cls == "22" || cls == "23" || cls == "54" || cls == "P0");
+    // Sent alone, a run the server refuses is dropped rather than retried forever.
+    const bool refused = !r.ok && c == conn && conn && conn->connected() && refused_by_rows(r.sqlstate);
     const bool drop = refused && batch.size() == 1;
     {
       std::lock_guard guard(mutex);
@@ -625,9 +746,13 @@ struct pg_history::impl final : run_observer, store_status_source, std::enable_s
         handed_done += batch.size();
         last_success = std::chrono::system_clock::now();
       } else if (drop) {
+        // Its end alone is tried next (mend_lost_finishes): a running row written earlier
+        // would otherwise be shown running by the other replicas.
         ++write_errors;
-        dropped.fetch_add(finished, std::memory_order_relaxed);
-        handed_done += batch.size();
+        for (const auto& q : batch) {
+          if (q.finished) lost.emplace_back(q.image, true);
+        }
+        handed_done += batch.size() - finished;
       } else {
         // Put back in front, in order: the write is idempotent, so a batch that may have
         // committed before the failure is simply sent again.
@@ -902,6 +1027,10 @@ struct pg_history::impl final : run_observer, store_status_source, std::enable_s
     std::uint64_t appended;  // messages the shown image had accepted (running runs grow)
   };
   std::unordered_map<std::string, mirror_state> mirrored;
+  // Finishes not written yet that did not fit the queue or that the server refused (at most
+  // queue_capacity), and how many are being written alone now.
+  std::deque<lost_finish> lost;
+  std::size_t mending = 0;
   std::uint64_t finished_queued = 0, finished_in_flight = 0, written = 0, write_errors = 0;
   std::uint64_t handed = 0, handed_done = 0;
   std::optional<wall_time> last_success;
@@ -970,9 +1099,10 @@ void pg_history::close() noexcept {
   impl_->reg.detach_store(impl_);
   {
     std::lock_guard guard(impl_->mutex);
-    impl_->dropped.fetch_add(impl_->finished_queued, std::memory_order_relaxed);
+    impl_->dropped.fetch_add(impl_->finished_queued + impl_->lost.size(), std::memory_order_relaxed);
     impl_->finished_queued = 0;
     impl_->queue.clear();
+    impl_->lost.clear();
   }
   boost::asio::post(impl_->strand, [self = impl_] { self->shutdown(); });
 }

@@ -49,9 +49,11 @@ struct pg_history_options {
   /// How long the database keeps a run marked interrupted (its process died before the
   /// finish), after which the maintenance owner purges it. 1 min .. 366 days.
   std::chrono::milliseconds interrupted_retention{std::chrono::hours(24)};
-  /// Runs waiting to be written (starts and finishes), at most: a full queue drops the newest
-  /// (a dropped finish is counted in `dropped`; a dropped start only means no `running` row for
-  /// that run). 1 .. 16,777,216.
+  /// Runs waiting to be written (starts and finishes), at most. When it is full, a start is
+  /// dropped (only: no `running` row for that run), and a finish is kept aside (up to as many
+  /// again; beyond, dropped and counted) and written once there is room: the whole run while
+  /// the registry still holds it, else its end alone over the row last written (then counted in
+  /// `dropped`: its later messages are not in the database). 1 .. 16,777,216.
   std::size_t queue_capacity = 65'536;
   /// Runs read per resync, newest finish first. 1 .. 1,000,000.
   std::size_t resync_limit = 10'000;
