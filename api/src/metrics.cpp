@@ -254,6 +254,55 @@ std::string render_metrics(const registry& reg) {
         }
       }
     }
+    // The backends' own histograms, grouped the same way; one whose counts do not match its
+    // bounds is skipped.
+    std::vector<const store_histogram*> histogram_kinds;
+    for (const auto& st : stores) {
+      for (const auto& h : st.histograms) {
+        if (!valid_name(h.name) || h.counts.size() != h.bounds.size() + 1) continue;
+        if (std::none_of(histogram_kinds.begin(), histogram_kinds.end(),
+                         [&](const store_histogram* k) { return k->name == h.name; })) {
+          histogram_kinds.push_back(&h);
+        }
+      }
+    }
+    for (const store_histogram* kind : histogram_kinds) {
+      const std::string name = "systask_store_" + kind->name;
+      header(out, name, "histogram", kind->help);
+      for (const auto& st : stores) {
+        for (const auto& h : st.histograms) {
+          if (h.name != kind->name || h.counts.size() != h.bounds.size() + 1) continue;
+          std::uint64_t cumulative = 0;
+          for (std::size_t b = 0; b < h.counts.size(); ++b) {
+            cumulative += h.counts[b];
+            std::string le = "+Inf";
+            if (b < h.bounds.size()) {
+              le.clear();
+              number(le, h.bounds[b]);
+            }
+            out += name;
+            out += "_bucket";
+            label_set(out, {{"backend", st.backend}, {"le", le}});
+            out += ' ';
+            number(out, cumulative);
+            out += '\n';
+          }
+          out += name;
+          out += "_sum";
+          label_set(out, {{"backend", st.backend}});
+          out += ' ';
+          number(out, h.sum);
+          out += '\n';
+          out += name;
+          out += "_count";
+          label_set(out, {{"backend", st.backend}});
+          out += ' ';
+          number(out, cumulative);
+          out += '\n';
+          break;
+        }
+      }
+    }
     header(out, "systask_store_state", "gauge", "The store's state: 1 for the current one, 0 for the others.");
     for (const auto& st : stores) {
       for (std::size_t i = 0; i < systask::detail::enum_names<store_state>.size(); ++i) {

@@ -35,9 +35,9 @@ int main() {
     store_stats stats() const noexcept override { return s; }
   };
   auto ok = std::make_shared<fixed_store>();
-  ok->s = {"sqlite", store_state::ok, "", 2, 40, 1, 0, clock->wall_now(), {}};
+  ok->s = {"sqlite", store_state::ok, "", 2, 40, 1, 0, clock->wall_now(), {}, {}};
   auto bad = std::make_shared<fixed_store>();
-  bad->s = {"pg \"primary\"", store_state::degraded, "connection refused", 10, 5, 0, 3, std::nullopt, {}};
+  bad->s = {"pg \"primary\"", store_state::degraded, "connection refused", 10, 5, 0, 3, std::nullopt, {}, {}};
   bad->s.extra = {{"connected", "1 while connected.", false, 0}, {"mirrored_runs_total", "Runs mirrored.", true, 12}};
   reg.attach_store(ok);
   reg.attach_store(bad);

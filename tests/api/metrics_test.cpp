@@ -140,7 +140,7 @@ TEST(Metrics, StoreMetricsForEachAttachedStore) {
   };
   api_fixture f;
   auto a = std::make_shared<fixed_store>();
-  a->s = {"sqlite", store_state::degraded, "disk full", 7, 100, 3, 2, f.clock->wall_now(), {}};
+  a->s = {"sqlite", store_state::degraded, "disk full", 7, 100, 3, 2, f.clock->wall_now(), {}, {}};
   f.reg.attach_store(a);
   auto twin = std::make_shared<fixed_store>();
   twin->s.backend = "sqlite";
@@ -193,6 +193,30 @@ TEST(Metrics, AStoresOwnSeriesAreShownPerBackendUnderOneHeader) {
             std::string::npos)
       << text;
   EXPECT_EQ(text.find("Bad-Name"), std::string::npos) << "an invalid name is skipped, not rendered";
+}
+
+TEST(Metrics, AStoresHistogramsAreShownCumulativeWithSumAndCount) {
+  struct fixed_store : store_status_source {
+    store_stats s;
+    store_stats stats() const noexcept override { return s; }
+  };
+  api_fixture f;
+  auto pg = std::make_shared<fixed_store>();
+  pg->s.backend = "postgresql";
+  pg->s.histograms = {{"lock_acquire_wait_seconds", "Waits.", {0.001, 0.01}, {2, 3, 1}, 0.125},
+                      {"broken", "counts do not match the bounds", {0.001}, {1}, 0}};
+  f.reg.attach_store(pg);
+  const std::string text = api::render_metrics(f.reg);
+  EXPECT_NE(text.find("# HELP systask_store_lock_acquire_wait_seconds Waits.\n"
+                      "# TYPE systask_store_lock_acquire_wait_seconds histogram\n"
+                      R"(systask_store_lock_acquire_wait_seconds_bucket{backend="postgresql",le="0.001"} 2)" "\n"
+                      R"(systask_store_lock_acquire_wait_seconds_bucket{backend="postgresql",le="0.01"} 5)" "\n"
+                      R"(systask_store_lock_acquire_wait_seconds_bucket{backend="postgresql",le="+Inf"} 6)" "\n"
+                      R"(systask_store_lock_acquire_wait_seconds_sum{backend="postgresql"} 0.125)" "\n"
+                      R"(systask_store_lock_acquire_wait_seconds_count{backend="postgresql"} 6)" "\n"),
+            std::string::npos)
+      << text;
+  EXPECT_EQ(text.find("systask_store_broken"), std::string::npos) << "counts that do not match the bounds: skipped";
 }
 
 }  // namespace

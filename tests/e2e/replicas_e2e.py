@@ -13,12 +13,14 @@ Checks, over HTTP (psql only to pick a sync to kill whose running row is written
   - kill -9 of a replica mid-sync: the survivor's is_running for that provider turns false
     within 2 s (unless it runs its own sync then), the killed sync is shown as error
     ("interrupted", after the maintenance grace), and the survivor syncs the provider again.
-  - every body matches the contract's schema (schema_check).
+  - every body matches the contract's schema (schema_check);
+  - /metrics on B counts a lock wait (histogram) for every lock B acquired.
 
 Usage: replicas_e2e.py DEMO SCHEMA_CHECK SCHEMA_JSON PG_CLUSTER_SCRIPT [BOUND_MS]
 """
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -236,6 +238,12 @@ try:
         time.sleep(0.1)
     else:
         fail(f"{kind}: replica b did not sync again after replica a was killed")
+    # Every sync started on b asked the cluster lock, and /metrics shows how long each waited.
+    metrics = get(bases["b"], "/metrics").decode()
+    waits = re.search(r'^systask_store_lock_acquire_wait_seconds_count\{backend="postgresql"\} (\d+)$', metrics, re.M)
+    acquired = re.search(r'^systask_store_lock_acquired_total\{backend="postgresql"\} (\d+)', metrics, re.M)
+    if not waits or not acquired or int(waits.group(1)) < int(acquired.group(1)) or int(acquired.group(1)) < 1:
+        fail("replica b's /metrics lacks the lock wait histogram, or it counts fewer requests than locks acquired")
     print(f"ok: {len(finished)} finished syncs seen, {is_running_checks} is_running checks within {int(bound * 1000)} ms, "
           f"{mirrored_checks} running syncs seen running on the other replica, "
           f"killed replica freed the lock after {freed:.2f} s")

@@ -35,6 +35,7 @@ using systask::pg_cluster_lock_options;
 using systask::provider_ref;
 using systask::testing::io_thread;
 using systask::testing::pg_cluster;
+using systask::testing::psql_session;
 using systask::testing::shared_cluster;
 using systask::testing::wait_until;
 
@@ -186,42 +187,6 @@ TEST(PgClusterLock, ARequestForAKeyLeasedHereIsRefusedWithoutASecondServerLock) 
   EXPECT_EQ(after.status, cluster_lock_status::acquired);
 }
 
-// psql holding an advisory lock on an idle session, as a replica between queries does.
-struct psql_holder {
-  pid_t pid = -1;
-  int input = -1;
-  psql_holder(const pg_cluster& cluster, std::int64_t key) {
-    int fds[2];
-    if (::pipe(fds) != 0) return;
-    pid = ::fork();
-    if (pid == 0) {
-      ::dup2(fds[0], 0);
-      ::close(fds[0]);
-      ::close(fds[1]);
-      const std::string psql = pg_cluster::bin_dir() + "/psql";
-      const std::string port = std::to_string(cluster.port());
-      ::execl(psql.c_str(), "psql", "-X", "-q", "-o", "/dev/null", "-h", "127.0.0.1", "-p", port.c_str(), "-U", "postgres", "-d", "postgres",
-              static_cast<char*>(nullptr));
-      ::_exit(127);
-    }
-    ::close(fds[0]);
-    input = fds[1];
-    const std::string sql = "select pg_advisory_lock(" + std::to_string(key) + ");\n";
-    (void)!::write(input, sql.data(), sql.size());
-  }
-  void kill9() {
-    if (pid > 0) {
-      ::kill(pid, SIGKILL);
-      ::waitpid(pid, nullptr, 0);
-      pid = -1;
-    }
-  }
-  ~psql_holder() {
-    kill9();
-    if (input >= 0) ::close(input);
-  }
-};
-
 TEST(PgClusterLock, HeldElsewhereFollowsAnotherProcessAndEndsSoonAfterItsKill9) {
   auto& cluster = shared_cluster();
   io_thread io;
@@ -230,8 +195,9 @@ TEST(PgClusterLock, HeldElsewhereFollowsAnotherProcessAndEndsSoonAfterItsKill9) 
   pg_cluster_lock b(io.executor(), o);
   ASSERT_TRUE(wait_until([&] { return b.connected(); }));
   const auto key = systask::pg_provider_lock_key("kill9", "scim", 5);
-  psql_holder holder(cluster, key);
-  ASSERT_GT(holder.pid, 0);
+  psql_session holder(cluster);  // holding the lock on an idle session, as a replica between queries does
+  ASSERT_TRUE(holder.started());
+  holder.send("select pg_advisory_lock(" + std::to_string(key) + ");");
   ASSERT_TRUE(wait_until([&] { return server_holders(cluster, key) == 1; }));
   ASSERT_TRUE(wait_until([&] { return b.held_elsewhere("scim", 5); }, 3s));
   EXPECT_EQ(acquire(b, {"scim", 5}).status, cluster_lock_status::held_elsewhere);
@@ -378,6 +344,32 @@ TEST(PgClusterLock, DestroyingTheLockAnswersPendingRequestsAndLeasesOutliveIt) {
   // The connection closed, so the server released the lock; the lease ends harmlessly.
   ASSERT_TRUE(wait_until([&] { return server_holders(cluster, systask::pg_provider_lock_key("destroy", "scim", 12)) == 0; }));
   lease.reset();
+}
+
+TEST(PgClusterLock, EveryAnswerIsTimedInTheWaitHistogram) {
+  auto& cluster = shared_cluster();
+  io_thread io;
+  pg_cluster_lock a(io.executor(), lock_options(cluster, "waits"));
+  pg_cluster_lock b(io.executor(), lock_options(cluster, "waits"));
+  ASSERT_TRUE(wait_until([&] { return a.connected() && b.connected(); }));
+  const provider_ref p{"scim", 9};
+  const auto t0 = std::chrono::steady_clock::now();
+  auto held = acquire(a, p);
+  ASSERT_EQ(held.status, cluster_lock_status::acquired);
+  EXPECT_EQ(acquire(b, p).status, cluster_lock_status::held_elsewhere);  // asks the server
+  EXPECT_EQ(acquire(a, p).status, cluster_lock_status::held_elsewhere);  // answered from memory
+  const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const auto count = [](const systask::pg_cluster_lock_stats& s) {
+    std::uint64_t n = 0;
+    for (const auto c : s.wait_histogram) n += c;
+    return n;
+  };
+  const auto sa = a.stats(), sb = b.stats();
+  EXPECT_EQ(count(sa), 2u);
+  EXPECT_EQ(count(sb), 1u);
+  EXPECT_GT(sa.wait_seconds_sum, 0.0);
+  EXPECT_LE(sa.wait_seconds_sum + sb.wait_seconds_sum, elapsed) << "each wait lies within the calls";
+  EXPECT_EQ(sa.wait_histogram.back(), 0u) << "nothing waited beyond 2.5 s";
 }
 
 TEST(PgClusterLock, UnavailableWhileTheServerIsDownOrLocalOnlyWhenTheHostOptsIn) {

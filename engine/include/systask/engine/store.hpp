@@ -105,6 +105,16 @@ struct store_metric {
   double value = 0;
 };
 
+/// A histogram of a store's own (e.g. how long cluster lock requests waited for their answer):
+/// /metrics shows it as `systask_store_<name>_bucket`, `_sum` and `_count`.
+struct store_histogram {
+  std::string name;                   ///< as store_metric::name, e.g. "lock_acquire_wait_seconds"
+  std::string help;                   ///< one sentence for the # HELP line
+  std::vector<double> bounds;         ///< bucket upper bounds, ascending; a +Inf bucket follows
+  std::vector<std::uint64_t> counts;  ///< per bucket, not cumulative: bounds.size() + 1 entries
+  double sum = 0;                     ///< of the observations
+};
+
 /// A store's counters. Finished runs handed to the store: pending + written + dropped.
 struct store_stats {
   std::string backend;             ///< "sqlite", "postgresql", ...: one attached store per name
@@ -116,6 +126,7 @@ struct store_stats {
   std::uint64_t write_errors = 0;  ///< failed write attempts, ever
   std::optional<wall_time> last_success;  ///< when a write last succeeded
   std::vector<store_metric> extra;        ///< the backend's own series, in a stable order
+  std::vector<store_histogram> histograms;  ///< the backend's own histograms, in a stable order
 };
 
 /// What a store implements so that the registry's /metrics can show it (`registry::attach_store`).

@@ -175,6 +175,18 @@ struct pg_cluster_lock::impl : std::enable_shared_from_this<pg_cluster_lock::imp
   std::atomic<bool> up{false};
   std::atomic<int> pid{0};
   std::atomic<std::uint64_t> n_connects{0}, n_acquired{0}, n_elsewhere{0}, n_unavailable{0}, n_lost{0}, n_polls{0};
+  // How long acquires waited for their answer (pg_cluster_lock_stats::wait_histogram).
+  std::array<std::atomic<std::uint64_t>, pg_lock_wait_buckets.size() + 1> wait_buckets{};
+  std::atomic<std::uint64_t> wait_ns_sum{0};
+
+  void observe_wait(std::chrono::steady_clock::duration waited) {
+    const double seconds = std::chrono::duration<double>(waited).count();
+    const auto bucket = static_cast<std::size_t>(
+        std::lower_bound(pg_lock_wait_buckets.begin(), pg_lock_wait_buckets.end(), seconds) - pg_lock_wait_buckets.begin());
+    wait_buckets[bucket].fetch_add(1, std::memory_order_relaxed);
+    wait_ns_sum.fetch_add(static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(waited).count()),
+                          std::memory_order_relaxed);
+  }
 
   std::int64_t key_of(const provider_ref& p) const noexcept {
     return pg_provider_lock_key(options.lock_namespace, p.kind, p.id);
@@ -611,8 +623,14 @@ pg_cluster_lock::~pg_cluster_lock() {
 }
 
 void pg_cluster_lock::async_acquire(const provider_ref& provider, acquire_handler done) {
-  boost::asio::post(impl_->strand, [s = impl_, provider, done = std::move(done)]() mutable {
-    s->acquire(provider, std::move(done));
+  // Timed from the call to the answer, whatever the answer: the wait a starting sync sees.
+  acquire_handler timed = [w = std::weak_ptr<impl>(impl_), asked = std::chrono::steady_clock::now(),
+                           done = std::move(done)](cluster_lock_answer a) {
+    if (auto s = w.lock()) s->observe_wait(std::chrono::steady_clock::now() - asked);
+    done(std::move(a));
+  };
+  boost::asio::post(impl_->strand, [s = impl_, provider, timed = std::move(timed)]() mutable {
+    s->acquire(provider, std::move(timed));
   });
 }
 
@@ -634,6 +652,10 @@ pg_cluster_lock_stats pg_cluster_lock::stats() const noexcept {
   s.unavailable = impl_->n_unavailable.load(std::memory_order_relaxed);
   s.locks_lost = impl_->n_lost.load(std::memory_order_relaxed);
   s.polls = impl_->n_polls.load(std::memory_order_relaxed);
+  for (std::size_t b = 0; b < s.wait_histogram.size(); ++b) {
+    s.wait_histogram[b] = impl_->wait_buckets[b].load(std::memory_order_relaxed);
+  }
+  s.wait_seconds_sum = static_cast<double>(impl_->wait_ns_sum.load(std::memory_order_relaxed)) / 1e9;
   return s;
 }
 

@@ -395,11 +395,17 @@ struct pg_history::impl final : run_observer, store_status_source, std::enable_s
                            static_cast<double>(l.unavailable)});
         s.extra.push_back({"lock_lost_total", "Cluster sync locks lost while held (their connection dropped).", true,
                            static_cast<double>(l.locks_lost)});
+        s.histograms.push_back({"lock_acquire_wait_seconds",
+                                "How long cluster sync lock requests waited for their answer, whatever it was.",
+                                std::vector<double>(pg_lock_wait_buckets.begin(), pg_lock_wait_buckets.end()),
+                                std::vector<std::uint64_t>(l.wait_histogram.begin(), l.wait_histogram.end()),
+                                l.wait_seconds_sum});
       }
     } catch (...) {
       // Allocation failure copying the texts: the counters without them.
       s.reason.clear();
       s.extra.clear();
+      s.histograms.clear();
     }
     return s;
   }
