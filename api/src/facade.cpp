@@ -120,7 +120,13 @@ response task_list(const registry& reg, const principal& who, const query_params
   const auto query = parse_task_list_query(q, errors, bad_page);
   if (!errors.empty()) return json_response(400, errors);
   if (bad_page) return invalid_page();
-  auto records = reg.list_tasks();
+  // The engine filters by name, uid and status in place; apply() does the rest (search,
+  // ordering, the page).
+  registry::task_filter filter;
+  if (query.name) filter.name = *query.name;
+  if (query.uid) filter.uid = *query.uid;
+  filter.status = query.status;
+  auto records = reg.list_tasks(filter);
   const auto page = apply(query, records);
   if (!page) return invalid_page();
   return json_response(200, *page);

@@ -109,17 +109,19 @@ std::optional<paginated_system_task_list> apply(const task_list_query& q, std::v
     }
     return false;
   });
-  std::sort(records.begin(), records.end(), [&](const task_record& a, const task_record& b) {
+  paginated_system_task_list out;
+  const auto page = paginate(records.size(), q.page, q.page_size);
+  if (!page) return std::nullopt;
+  // Only the records up to the page's end are put in order: O(n log(page end)), not a sort of
+  // every match.
+  const auto last = records.begin() + static_cast<std::ptrdiff_t>(page->last);
+  std::partial_sort(records.begin(), last, records.end(), [&](const task_record& a, const task_record& b) {
     for (const auto& [field, desc] : q.ordering) {
       const int c = compare(a, b, field);
       if (c != 0) return desc ? c > 0 : c < 0;
     }
     return a.uuid() < b.uuid();  // a total order, so pages never overlap
   });
-
-  paginated_system_task_list out;
-  const auto page = paginate(records.size(), q.page, q.page_size);
-  if (!page) return std::nullopt;
   for (std::uint64_t i = page->first; i < page->last; ++i) out.results.push_back(to_wire(records[i]));
   out.pagination = page->block;
   return out;

@@ -210,14 +210,21 @@ std::vector<task_record> registry::tasks(std::string_view name, std::string_view
   return out;
 }
 
-std::vector<task_record> registry::list_tasks() const {
+std::vector<task_record> registry::list_tasks() const { return list_tasks(task_filter{}); }
+
+std::vector<task_record> registry::list_tasks(const task_filter& filter) const {
   std::vector<task_record> out;
   const wall_time now = state_->clock.wall_now();
   const mono_time mono = state_->clock.mono_now();
   state_->tasks.for_each([&](task_entry& e) {
-    const entry_copy c = copy_entry(e);
-    for (const auto& r : c.finished) {
-      if (!r->expired_at(now)) out.push_back(task_record(r, now, mono));
+    if ((filter.name && e.name != *filter.name) || (filter.uid && e.uid != *filter.uid)) return;
+    // Pinned while the matches are copied out: a finished record's fields never change, and the
+    // pin keeps the view (and so each record) alive. Nothing is allocated for a record that
+    // does not match; out of memory, the pin is released as the exception leaves.
+    entry_pin pin(e);
+    for (const auto& r : pin.view().finished) {
+      if (r->expired_at(now) || (filter.status && r->status != *filter.status)) continue;
+      out.push_back(task_record(r, now, mono));
     }
   });
   return out;

@@ -371,6 +371,38 @@ TEST(Lookup, FindTaskByUuidAndListAll) {
   EXPECT_EQ(f.reg.list_tasks().size(), 2u);
 }
 
+TEST(Lookup, ListTasksFiltersByNameUidAndStatusAndNeverShowsExpiredOrRunningRuns) {
+  engine_fixture f;
+  task_options keep3;
+  keep3.history_depth = 3;
+  f.reg.configure_task("sync", keep3);
+  task_options brief;
+  brief.retention = 10s;
+  f.reg.configure_task("brief", brief);
+  f.reg.start({.name = "sync", .uid = "a"}).finish(task_status::successful);
+  f.reg.start({.name = "sync", .uid = "a"}).finish(task_status::error);
+  f.reg.start({.name = "sync", .uid = "b"}).finish(task_status::error);
+  f.reg.start({.name = "cleanup"}).finish(task_status::warning);
+  f.reg.start({.name = "brief"}).finish(task_status::error);
+  run still = f.reg.start({.name = "sync", .uid = "c"});
+  const auto count = [&](const registry::task_filter& filter) { return f.reg.list_tasks(filter).size(); };
+  EXPECT_EQ(count({}), 5u) << "every finished run, no running one";
+  EXPECT_EQ(count({}), f.reg.list_tasks().size());
+  EXPECT_EQ(count({.name = "sync"}), 3u);
+  EXPECT_EQ(count({.name = "sync", .uid = "a"}), 2u);
+  EXPECT_EQ(count({.uid = "b"}), 1u);
+  EXPECT_EQ(count({.status = task_status::error}), 3u);
+  EXPECT_EQ(count({.name = "sync", .status = task_status::error}), 2u);
+  EXPECT_EQ(count({.name = "sync", .uid = "c"}), 0u) << "running: not listed";
+  EXPECT_EQ(count({.name = "nothing"}), 0u);
+  for (const auto& r : f.reg.list_tasks({.status = task_status::error})) EXPECT_EQ(r.status(), task_status::error);
+  f.clock->advance(11s);  // brief's run expired; not reclaimed yet, and not listed either
+  EXPECT_EQ(count({.status = task_status::error}), 2u);
+  EXPECT_EQ(count({.name = "brief"}), 0u);
+  still.finish(task_status::successful);
+  EXPECT_EQ(count({.name = "sync", .uid = "c"}), 1u);
+}
+
 TEST(Counters, CountFinishedRunsByStatusAndDuration) {
   engine_fixture f;
   task_options o;

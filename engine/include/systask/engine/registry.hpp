@@ -170,8 +170,19 @@ class registry {
   std::optional<provider_status> sync_status(std::string_view kind, std::int64_t id, bool include_running = false) const;
   /// Records of one task key: running ones first (if asked), then finished, newest first.
   std::vector<task_record> tasks(std::string_view name, std::string_view uid, bool include_running = false) const;
+  /// What `list_tasks` keeps: a record matches when every field that is set matches it.
+  struct task_filter {
+    std::optional<std::string_view> name{};
+    std::optional<std::string_view> uid{};
+    std::optional<task_status> status{};
+  };
   /// Every finished (or prefilled), unexpired record. Lock-free; O(all records).
   std::vector<task_record> list_tasks() const;
+  /// The finished (or prefilled), unexpired records that match `filter`, in no particular
+  /// order. Records are tested in place while their task key's view is pinned: only matching
+  /// ones are copied out, and a name or uid filter skips other keys without pinning them.
+  /// Lock-free; O(task keys + records of the keys visited).
+  std::vector<task_record> list_tasks(const task_filter& filter) const;
   /// The record (finished or running) with this uuid, if visible. Lock-free; O(the runs of its
   /// task key), through an index of uuids. Never throws.
   std::optional<task_record> find_task(std::string_view uuid) const;
