@@ -7,9 +7,10 @@
 #include <charconv>
 #include <chrono>
 #include <initializer_list>
+#include <span>
+#include <string>
 #include <utility>
 #include <vector>
-#include <string>
 
 namespace systask::api {
 namespace {
@@ -90,6 +91,63 @@ void header(std::string& out, std::string_view name, std::string_view type, std:
   out += '\n';
 }
 
+// One histogram's series: name_bucket (cumulative, one per bound and +Inf), name_sum and
+// name_count. `write_labels(out, le)` writes the label set, with `le` when it is not empty.
+template <class Labels>
+void histogram_lines(std::string& out, std::string_view name, std::span<const double> bounds,
+                     std::span<const std::uint64_t> counts, double sum, Labels write_labels) {
+  std::uint64_t cumulative = 0;
+  for (std::size_t b = 0; b < counts.size(); ++b) {
+    cumulative += counts[b];
+    std::string le = "+Inf";
+    if (b < bounds.size()) {
+      le.clear();
+      number(le, bounds[b]);
+    }
+    out += name;
+    out += "_bucket";
+    write_labels(out, le);
+    out += ' ';
+    number(out, cumulative);
+    out += '\n';
+  }
+  out += name;
+  out += "_sum";
+  write_labels(out, std::string_view{});
+  out += ' ';
+  number(out, sum);
+  out += '\n';
+  out += name;
+  out += "_count";
+  write_labels(out, std::string_view{});
+  out += ' ';
+  number(out, cumulative);
+  out += '\n';
+}
+
+// A name that can follow "systask_store_": [a-z][a-z0-9_]*.
+bool valid_store_series_name(const std::string& n) {
+  if (n.empty() || n.front() < 'a' || n.front() > 'z') return false;
+  return std::all_of(n.begin(), n.end(), [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'; });
+}
+
+// The stores' series of one kind (store_stats::extra or ::histograms), one per name in order of
+// appearance, those `keep` accepts only.
+template <class Series, class Keep>
+std::vector<const Series*> series_by_name(const std::vector<store_stats>& stores, std::vector<Series> store_stats::*member,
+                                          Keep keep) {
+  std::vector<const Series*> kinds;
+  for (const auto& st : stores) {
+    for (const auto& m : st.*member) {
+      if (!keep(m)) continue;
+      if (std::none_of(kinds.begin(), kinds.end(), [&](const Series* k) { return k->name == m.name; })) {
+        kinds.push_back(&m);
+      }
+    }
+  }
+  return kinds;
+}
+
 }  // namespace
 
 std::string render_metrics(const registry& reg) {
@@ -109,29 +167,14 @@ std::string render_metrics(const registry& reg) {
   }
   header(out, "systask_run_duration_seconds", "histogram", "Duration of finished runs (monotonic clock).");
   for (const auto& c : all) {
-    std::uint64_t cumulative = 0;
-    for (std::size_t b = 0; b < c.duration_histogram.size(); ++b) {
-      cumulative += c.duration_histogram[b];
-      std::string le = "+Inf";
-      if (b < duration_buckets.size()) {
-        le.clear();
-        number(le, duration_buckets[b]);
-      }
-      out += "systask_run_duration_seconds_bucket";
-      labels(out, c, "le", le);
-      out += ' ';
-      number(out, cumulative);
-      out += '\n';
-    }
-    out += "systask_run_duration_seconds_sum";
-    labels(out, c);
-    out += ' ';
-    number(out, c.duration_sum);
-    out += "\nsystask_run_duration_seconds_count";
-    labels(out, c);
-    out += ' ';
-    number(out, cumulative);
-    out += '\n';
+    histogram_lines(out, "systask_run_duration_seconds", duration_buckets, c.duration_histogram, c.duration_sum,
+                    [&](std::string& o, std::string_view le) {
+                      if (le.empty()) {
+                        labels(o, c);
+                      } else {
+                        labels(o, c, "le", le);
+                      }
+                    });
   }
   const struct {
     const char* name;
@@ -223,23 +266,11 @@ std::string render_metrics(const registry& reg) {
       number(out, seconds_since_epoch(*st.last_success));
       out += '\n';
     }
-    // The backends' own series (store_stats::extra), grouped by name in order of appearance.
-    // A name that is not a valid metric name suffix is skipped rather than break the page.
-    auto valid_name = [](const std::string& n) {
-      if (n.empty() || n.front() < 'a' || n.front() > 'z') return false;
-      return std::all_of(n.begin(), n.end(),
-                         [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'; });
-    };
-    std::vector<const store_metric*> kinds;
-    for (const auto& st : stores) {
-      for (const auto& m : st.extra) {
-        if (!valid_name(m.name)) continue;
-        if (std::none_of(kinds.begin(), kinds.end(), [&](const store_metric* k) { return k->name == m.name; })) {
-          kinds.push_back(&m);
-        }
-      }
-    }
-    for (const store_metric* kind : kinds) {
+    // The backends' own series (store_stats::extra, then ::histograms), grouped by name in order
+    // of appearance. A name that is not a valid metric name suffix is skipped rather than break
+    // the page, and so is a histogram whose counts do not match its bounds.
+    for (const store_metric* kind :
+         series_by_name(stores, &store_stats::extra, [](const store_metric& m) { return valid_store_series_name(m.name); })) {
       const std::string name = "systask_store_" + kind->name;
       header(out, name, kind->counter ? "counter" : "gauge", kind->help);
       for (const auto& st : stores) {
@@ -254,51 +285,22 @@ std::string render_metrics(const registry& reg) {
         }
       }
     }
-    // The backends' own histograms, grouped the same way; one whose counts do not match its
-    // bounds is skipped.
-    std::vector<const store_histogram*> histogram_kinds;
-    for (const auto& st : stores) {
-      for (const auto& h : st.histograms) {
-        if (!valid_name(h.name) || h.counts.size() != h.bounds.size() + 1) continue;
-        if (std::none_of(histogram_kinds.begin(), histogram_kinds.end(),
-                         [&](const store_histogram* k) { return k->name == h.name; })) {
-          histogram_kinds.push_back(&h);
-        }
-      }
-    }
-    for (const store_histogram* kind : histogram_kinds) {
+    const auto well_formed = [](const store_histogram& h) {
+      return valid_store_series_name(h.name) && h.counts.size() == h.bounds.size() + 1;
+    };
+    for (const store_histogram* kind : series_by_name(stores, &store_stats::histograms, well_formed)) {
       const std::string name = "systask_store_" + kind->name;
       header(out, name, "histogram", kind->help);
       for (const auto& st : stores) {
         for (const auto& h : st.histograms) {
-          if (h.name != kind->name || h.counts.size() != h.bounds.size() + 1) continue;
-          std::uint64_t cumulative = 0;
-          for (std::size_t b = 0; b < h.counts.size(); ++b) {
-            cumulative += h.counts[b];
-            std::string le = "+Inf";
-            if (b < h.bounds.size()) {
-              le.clear();
-              number(le, h.bounds[b]);
+          if (h.name != kind->name || !well_formed(h)) continue;
+          histogram_lines(out, name, h.bounds, h.counts, h.sum, [&](std::string& o, std::string_view le) {
+            if (le.empty()) {
+              label_set(o, {{"backend", st.backend}});
+            } else {
+              label_set(o, {{"backend", st.backend}, {"le", le}});
             }
-            out += name;
-            out += "_bucket";
-            label_set(out, {{"backend", st.backend}, {"le", le}});
-            out += ' ';
-            number(out, cumulative);
-            out += '\n';
-          }
-          out += name;
-          out += "_sum";
-          label_set(out, {{"backend", st.backend}});
-          out += ' ';
-          number(out, h.sum);
-          out += '\n';
-          out += name;
-          out += "_count";
-          label_set(out, {{"backend", st.backend}});
-          out += ' ';
-          number(out, cumulative);
-          out += '\n';
+          });
           break;
         }
       }

@@ -133,11 +133,13 @@ TEST(Metrics, BatchJobMetricsLastSuccessMessagesByLevelAndProviderSyncs) {
   EXPECT_EQ(text.find("systask_store_"), std::string::npos) << "no store attached: no store metrics";
 }
 
+// A store whose counters are what the test sets.
+struct fixed_store : store_status_source {
+  store_stats s;
+  store_stats stats() const noexcept override { return s; }
+};
+
 TEST(Metrics, StoreMetricsForEachAttachedStore) {
-  struct fixed_store : store_status_source {
-    store_stats s;
-    store_stats stats() const noexcept override { return s; }
-  };
   api_fixture f;
   auto a = std::make_shared<fixed_store>();
   a->s = {"sqlite", store_state::degraded, "disk full", 7, 100, 3, 2, f.clock->wall_now(), {}, {}};
@@ -167,10 +169,6 @@ TEST(Metrics, StoreMetricsForEachAttachedStore) {
 }
 
 TEST(Metrics, AStoresOwnSeriesAreShownPerBackendUnderOneHeader) {
-  struct fixed_store : store_status_source {
-    store_stats s;
-    store_stats stats() const noexcept override { return s; }
-  };
   api_fixture f;
   auto pg = std::make_shared<fixed_store>();
   pg->s.backend = "postgresql";
@@ -196,10 +194,6 @@ TEST(Metrics, AStoresOwnSeriesAreShownPerBackendUnderOneHeader) {
 }
 
 TEST(Metrics, AStoresHistogramsAreShownCumulativeWithSumAndCount) {
-  struct fixed_store : store_status_source {
-    store_stats s;
-    store_stats stats() const noexcept override { return s; }
-  };
   api_fixture f;
   auto pg = std::make_shared<fixed_store>();
   pg->s.backend = "postgresql";
