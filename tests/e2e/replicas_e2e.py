@@ -139,9 +139,12 @@ try:
     if is_running_checks == 0:
         fail("no sync was ever seen running: the check checked nothing")
 
-    # One lock: the syncs of a provider never overlap, whichever replica ran them.
+    # One lock: the syncs of a provider never overlap, whichever replica ran them. A refused run
+    # (the lock was held elsewhere, or a replica's lock connection was not up yet) records
+    # "Synchronization not started" and never held the lock: it is no sync.
     for kind, _ in providers:
-        spans = sorted((ts(s), ts(f), u) for u, (k, s, f, _) in finished.items() if k == kind)
+        spans = sorted((ts(s), ts(f), u) for u, (k, s, f, m) in finished.items()
+                       if k == kind and "Synchronization not started" not in m)
         if len(spans) < 2:
             fail(f"{kind}: only {len(spans)} finished syncs seen in 6 s")
         for (s1, f1, u1), (s2, f2, u2) in zip(spans, spans[1:]):
