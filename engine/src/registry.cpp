@@ -230,6 +230,18 @@ std::vector<task_record> registry::list_tasks(const task_filter& filter) const {
   return out;
 }
 
+registry::task_page registry::list_tasks_by_finish(std::optional<task_status> status, bool newest_first,
+                                                   std::size_t offset, std::size_t limit) const {
+  auto found = state_->by_finish.query(*state_, status, newest_first, offset, limit);
+  const wall_time now = state_->clock.wall_now();
+  const mono_time mono = state_->clock.mono_now();
+  task_page out;
+  out.total = found.total;
+  out.records.reserve(found.records.size());
+  for (auto& r : found.records) out.records.push_back(task_record(std::move(r), now, mono));
+  return out;
+}
+
 std::optional<task_record> registry::find_task(std::string_view uuid) const {
   task_entry* e = state_->uuids.find(uuid);
   if (!e) return std::nullopt;

@@ -3,6 +3,7 @@
 
 #include "concurrent_index.hpp"
 #include "executor_link.hpp"
+#include "finish_index.hpp"
 #include "observer_queue.hpp"
 #include "pinned_view.hpp"
 #include "run_record.hpp"
@@ -196,6 +197,7 @@ class registry_state : public executor_link, public std::enable_shared_from_this
   concurrent_index<task_entry> tasks;
   concurrent_index<provider_state> providers;
   uuid_index uuids;  // run uuid -> its task entry (find_task)
+  finish_index by_finish;  // finished records by (status, finish time): list_tasks_by_finish
 
   task_entry& entry_for(std::string_view name, std::string_view uid);
   provider_state* find_provider(std::string_view kind, std::int64_t id) const;
@@ -228,9 +230,22 @@ class registry_state : public executor_link, public std::enable_shared_from_this
 
   /// Replaces the entry's view with `make_next(current)` (-> std::optional<task_view>; nullopt:
   /// leave it), then frees the replaced view or schedules its reclamation. Lock-free.
+  /// An update that changes the finished records is noted in `by_finish` after it is installed,
+  /// and the entry stays pinned until then, so the records it removed outlive the note (see
+  /// finish_index::try_query).
   template <class MakeNext>
   bool update_view(task_entry& entry, MakeNext&& make_next) {
-    if (!entry.views.replace(std::forward<MakeNext>(make_next))) return false;
+    bool finished_changed = false;
+    {
+      entry_pin pin(entry);
+      const bool replaced = entry.views.replace([&](const task_view& current) {
+        std::optional<task_view> next = make_next(current);
+        finished_changed = next && next->finished != current.finished;
+        return next;
+      });
+      if (!replaced) return false;
+      if (finished_changed) by_finish.note_change(entry);
+    }
     try_reclaim(entry);
     return true;
   }

@@ -183,6 +183,23 @@ class registry {
   /// ones are copied out, and a name or uid filter skips other keys without pinning them.
   /// Lock-free; O(task keys + records of the keys visited).
   std::vector<task_record> list_tasks(const task_filter& filter) const;
+  /// One page of a list and how long the whole list is.
+  struct task_page {
+    std::uint64_t total = 0;          ///< records that match, over every page
+    std::vector<task_record> records;  ///< the page's records, in order
+  };
+  /// The finished (or prefilled), unexpired records with status `status` (every status when
+  /// nullopt), ordered by finish time, newest first when `newest_first`, ties by uuid
+  /// ascending: the ones at positions [offset, offset + limit) of that order, and how many
+  /// there are in all. Answered from an index of finished records by (status, finish time),
+  /// kept up to date by the finishes and expiries themselves at the cost of one counter
+  /// increment each: O(matches + task keys changed since the index was last rebuilt) and
+  /// O(limit) records copied, not O(all records); the reader that finds the index too far
+  /// behind rebuilds it (O(all records), shared by the changes that made it necessary). A run
+  /// whose finish has not returned yet may be missing. Lock-free; allocates; may throw
+  /// std::bad_alloc.
+  task_page list_tasks_by_finish(std::optional<task_status> status, bool newest_first, std::size_t offset,
+                                 std::size_t limit) const;
   /// The record (finished or running) with this uuid, if visible. Lock-free; O(the runs of its
   /// task key), through an index of uuids. Never throws.
   std::optional<task_record> find_task(std::string_view uuid) const;
