@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: BSL-1.0
-// Expiry: the heap of deadlines and the timer on the registry's strand that drops expired
+// Expiry: the queue of deadlines and the timer on the registry's strand that drops expired
 // records from their views.
 
 #include "registry_state.hpp"
@@ -80,18 +80,18 @@ void registry_state::reclaim_expired_now() noexcept {
   // second time, and allocates nothing then.
   while (!deadlines_.empty() && deadlines_.top().when <= now) {
     const deadline due = deadlines_.top();
-    deadlines_.pop();
     try {
       drop_expired(*due.entry, now);
     } catch (...) {
       // Out of memory copying the view: the expired records stay hidden from every read. The
-      // deadline goes back (the heap has room for it: one was just popped) and the pass is
-      // retried a second later rather than at once.
-      deadlines_.push(due);
+      // deadline stays queued and the pass is retried a second later rather than at once.
       report_background_error("expiry: expired records could not be dropped", std::current_exception());
       arm_timer(std::chrono::seconds(1));
       return;
     }
+    // Popped only now: drop_expired never touches the queue (new deadlines are posted), so the
+    // earliest is still the one just handled.
+    deadlines_.pop();
   }
   arm_timer();
   deliver_expired(now);

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "concurrent_index.hpp"
+#include "deadline_queue.hpp"
 #include "executor_link.hpp"
 #include "finish_index.hpp"
 #include "observer_queue.hpp"
@@ -22,7 +23,6 @@
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <queue>
 #include <string>
 #include <vector>
 
@@ -261,7 +261,6 @@ class registry_state : public executor_link, public std::enable_shared_from_this
   struct deadline {
     wall_time when;
     task_entry* entry;
-    bool operator>(const deadline& o) const noexcept { return when > o.when; }
   };
   /// Many deadlines in one post (restore). Allocates; throws std::bad_alloc.
   void schedule_expiries(std::vector<deadline> due);
@@ -345,7 +344,7 @@ class registry_state : public executor_link, public std::enable_shared_from_this
   void schedule_deferred_reclaim() noexcept;
   void run_deferred_reclaim() noexcept;  // strand only
 
-  std::priority_queue<deadline, std::vector<deadline>, std::greater<>> deadlines_;  // strand only
+  deadline_queue<deadline> deadlines_;  // strand only
   std::weak_ptr<boost::asio::steady_timer> timer_;                                   // strand only
   wall_time armed_for_ = wall_time::max();                                           // strand only
   bool stopped_ = false;                                                             // strand only
