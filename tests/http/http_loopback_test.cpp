@@ -8,7 +8,10 @@
 #include "api_fixture.hpp"
 #include "http_client.hpp"
 
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/write.hpp>
@@ -115,6 +118,51 @@ TEST_F(loopback, ManyConcurrentClientsAllGetAnswers) {
   }
   for (auto& t : clients) t.join();
   EXPECT_EQ(ok.load(), 16 * 25);
+}
+
+// Servers whose executor is an io_context's take the path of concrete executor types (as over a
+// thread_pool, the other tests); any other executor (here a strand, type-erased) the generic
+// one. Two threads run the context, so the sessions' strands are what keep each session's
+// handlers apart; every client gets every answer, and a stop closes them all.
+void serve_eight_clients(const api::facade& api, asio::io_context& server_ctx, const asio::any_io_executor& executor) {
+  auto work = asio::make_work_guard(server_ctx);
+  std::vector<std::thread> runners;
+  http::server_options o;
+  o.port = 0;
+  o.access_log = nullptr;
+  http::server server(executor, api, o);
+  server.start();
+  for (int i = 0; i < 2; ++i) runners.emplace_back([&] { server_ctx.run(); });
+  std::atomic<int> ok{0};
+  std::vector<std::thread> clients;
+  for (int c = 0; c < 8; ++c) {
+    clients.emplace_back([&] {
+      asio::io_context ctx;
+      tcp::socket s = test::connect_loopback(ctx, server.port());
+      for (int i = 0; i < 25; ++i) {
+        const auto res = test::http_get(s, status_path, "t0ken", true);
+        if (res.result_int() == 200 && systask::test::matches_schema(res.body(), "SyncStatus")) ++ok;
+      }
+    });
+  }
+  for (auto& t : clients) t.join();
+  EXPECT_EQ(ok.load(), 8 * 25);
+  std::promise<void> stopped;
+  server.stop([&] { stopped.set_value(); });
+  EXPECT_EQ(stopped.get_future().wait_for(10s), std::future_status::ready);
+  work.reset();
+  server_ctx.stop();
+  for (auto& t : runners) t.join();
+}
+
+TEST_F(loopback, OnAnIoContextsExecutorEveryClientGetsEveryAnswer) {
+  asio::io_context server_ctx;
+  serve_eight_clients(api, server_ctx, server_ctx.get_executor());
+}
+
+TEST_F(loopback, OnAnyOtherExecutorEveryClientGetsEveryAnswer) {
+  asio::io_context server_ctx;
+  serve_eight_clients(api, server_ctx, asio::make_strand(server_ctx));
 }
 
 TEST_F(loopback, SlowClientIsClosedWithinTheDeadlineWhileAnotherIsServed) {

@@ -7,9 +7,11 @@
 #include "session.hpp"
 
 #include <boost/asio/bind_executor.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/thread_pool.hpp>
 
 #include <mutex>
 #include <utility>
@@ -27,7 +29,10 @@ struct server::impl final : detail::connection_host, std::enable_shared_from_thi
 
   void start();
   void do_accept();
-  void on_accept(beast::error_code ec, tcp::socket socket);
+  template <class Executor>
+  bool accept_on();  // accepts on a strand of `Executor` if the server's executor is one
+  template <class Socket>
+  void on_accept(beast::error_code ec, Socket socket);
   void stop(std::function<void()> on_stopped);
   void detach() noexcept;
   void shut_down();  // strand only
@@ -58,12 +63,30 @@ void server::impl::start() {
   net::dispatch(strand, [self = shared_from_this()] { self->do_accept(); });
 }
 
+// A session's socket, stream and handlers carry its strand's executor type. Over the usual
+// executors (an io_context's, a thread_pool's) the strand is made on the concrete type: no
+// `any_io_executor` in the session, so no type-erased executor copied, compared and allocated
+// for on each read and write (docs/PERFORMANCE-analysis.md, target 9). Any other executor gets
+// the type-erased one.
 void server::impl::do_accept() {
   if (stopping) return;
-  acceptor.async_accept(net::make_strand(executor), beast::bind_front_handler(&impl::on_accept, shared_from_this()));
+  if (accept_on<net::io_context::executor_type>() || accept_on<net::thread_pool::executor_type>()) return;
+  acceptor.async_accept(net::make_strand(executor),
+                        beast::bind_front_handler(&impl::on_accept<tcp::socket>, shared_from_this()));
 }
 
-void server::impl::on_accept(beast::error_code ec, tcp::socket socket) {
+template <class Executor>
+bool server::impl::accept_on() {
+  const auto* concrete = executor.target<Executor>();
+  if (!concrete) return false;
+  using socket = typename tcp::socket::template rebind_executor<net::strand<Executor>>::other;
+  acceptor.async_accept(net::make_strand(*concrete),
+                        beast::bind_front_handler(&impl::on_accept<socket>, shared_from_this()));
+  return true;
+}
+
+template <class Socket>
+void server::impl::on_accept(beast::error_code ec, Socket socket) {
   if (ec == net::error::operation_aborted || stopping) return;
   if (ec) {
     // Out of descriptors and the like: wait a little instead of spinning on the error.
@@ -79,8 +102,8 @@ void server::impl::on_accept(beast::error_code ec, tcp::socket socket) {
     const auto remote = socket.remote_endpoint(peer_ec);
     std::string peer = peer_ec ? "?" : remote.address().to_string() + ":" + std::to_string(remote.port());
     open.fetch_add(1);
-    auto s = std::make_shared<detail::session<beast::tcp_stream>>(beast::tcp_stream(std::move(socket)),
-                                                                  shared_from_this(), std::move(peer));
+    using stream = beast::basic_stream<tcp, typename Socket::executor_type>;
+    auto s = std::make_shared<detail::session<stream>>(stream(std::move(socket)), shared_from_this(), std::move(peer));
     {
       std::lock_guard lock(mutex);
       if (sessions.size() > 64 && sessions.size() > 2 * open.load()) {
