@@ -147,34 +147,20 @@ class session final : public session_base, public std::enable_shared_from_this<s
     started_ = std::chrono::steady_clock::now();
     method_ = std::string(req.method_string());
     path_ = std::string(req.target().substr(0, req.target().find('?')));
-    res_ = {};
-    res_.version(11);
     std::optional<std::size_t> head_length;  // HEAD: the GET body's length; no body is sent
+    api::response out;
     if ((req.method() == bhttp::verb::get || req.method() == bhttp::verb::head) && path_ == options_.health_path) {
-      res_.result(bhttp::status::ok);
-      if (req.method() == bhttp::verb::head) head_length = 0;
+      out.content_type.clear();
+      if (req.method() == bhttp::verb::head) out.head_content_length = 0;
     } else {
       api::request r = api::request::from_target(req.method_string(), req.target());
       for (const auto& field : req) r.headers.emplace_back(field.name_string(), field.value());
       r.body = req.body();
-      api::response out = host_->facade->handle(r);
-      res_.result(static_cast<unsigned>(out.status));
-      if (!out.content_type.empty()) res_.set(bhttp::field::content_type, out.content_type);
-      for (const auto& [name, value] : out.headers) res_.set(name, value);
-      res_.body() = std::move(out.body);
-      head_length = out.head_content_length;
+      out = host_->facade->handle(r);
     }
-    res_.set(bhttp::field::server, "systask");
     // Read the stop flags after the facade returned: a stop during a slow request still tells
     // the client that this connection closes.
-    res_.keep_alive(req.keep_alive() && !stopping());
-    res_.prepare_payload();
-    if (head_length) {
-      // The facade left the body empty; the header still says how long the GET's body is.
-      res_.body().clear();
-      res_.content_length(*head_length);
-    }
-    do_write();
+    respond(std::move(out), req.keep_alive() && !stopping());
   }
 
   void reply_error(unsigned status, std::string_view detail, std::string_view code) {
@@ -185,44 +171,55 @@ class session final : public session_base, public std::enable_shared_from_this<s
       method_ = std::string(parser_->get().method_string());
       path_ = std::string(parser_->get().target().substr(0, parser_->get().target().find('?')));
     }
-    res_ = {};
-    res_.version(11);
-    res_.result(status);
-    res_.set(bhttp::field::content_type, "application/json; charset=utf-8");
-    res_.set(bhttp::field::server, "systask");
-    res_.body() = error_body(detail, code);
-    res_.keep_alive(false);  // the rest of the stream cannot be trusted
-    res_.prepare_payload();
-    do_write();
+    api::response out;
+    out.status = static_cast<int>(status);
+    out.body = error_body(detail, code);
+    respond(std::move(out), false);  // the rest of the stream cannot be trusted
   }
 
-  // The head is written here, into one reused string, and sent with the body as two buffers:
-  // the same bytes as Beast's serializer writes for this response (status line, the fields in
-  // their order, a blank line; http_golden pins them), without the serializer's iteration over
-  // a concatenation of buffer sequences, which was a tenth of the server thread's time
-  // (docs/PERFORMANCE-analysis.md, target 9).
-  void do_write() {
+  // Writes the response's head into one reused string and sends it with the body as two
+  // buffers. The bytes are those Beast's serializer wrote for the response this session used
+  // to build (http_golden pins them): the status line, Content-Type, the facade's headers,
+  // Server, `Connection: close` when the connection closes, then Content-Length (none for 1xx,
+  // 204 and 304; a HEAD's is the GET body's length). Neither a response object (one allocation
+  // per field) nor the serializer's iteration over a concatenation of buffer sequences (a tenth
+  // of the server thread's time under load; docs/PERFORMANCE-analysis.md, target 9).
+  void respond(api::response out, bool keep_alive) {
+    status_ = static_cast<unsigned>(out.status);
+    keep_alive_ = keep_alive;
+    body_ = std::move(out.body);
     head_.clear();
     head_ += "HTTP/1.1 ";
-    head_ += std::to_string(res_.result_int());
+    head_ += std::to_string(status_);
     head_ += ' ';
-    head_ += res_.reason();
+    head_ += bhttp::obsolete_reason(bhttp::int_to_status(status_));
     head_ += "\r\n";
-    for (const auto& field : res_) {
-      head_ += field.name_string();
+    const auto field = [&](std::string_view name, std::string_view value) {
+      head_ += name;
       head_ += ": ";
-      head_ += field.value();
+      head_ += value;
       head_ += "\r\n";
+    };
+    if (!out.content_type.empty()) field("Content-Type", out.content_type);
+    for (const auto& [name, value] : out.headers) field(name, value);
+    field("Server", "systask");
+    if (!keep_alive_) field("Connection", "close");
+    const bool bodiless = status_ / 100 == 1 || status_ == 204 || status_ == 304;
+    if (out.head_content_length) {
+      body_.clear();  // the facade left it empty; the head still says how long the GET's is
+      field("Content-Length", std::to_string(*out.head_content_length));
+    } else if (!bodiless) {
+      field("Content-Length", std::to_string(body_.size()));
     }
     head_ += "\r\n";
     set_deadline(stream_, options_.write_timeout);
-    const std::array<net::const_buffer, 2> buffers{net::buffer(head_), net::buffer(res_.body())};
+    const std::array<net::const_buffer, 2> buffers{net::buffer(head_), net::buffer(body_)};
     net::async_write(stream_, buffers, beast::bind_front_handler(&session::on_write, this->shared_from_this()));
   }
 
   void on_write(beast::error_code ec, std::size_t) {
     log_access();
-    if (ec || !res_.keep_alive()) return close();
+    if (ec || !keep_alive_) return close();
     do_read();
   }
 
@@ -234,7 +231,7 @@ class session final : public session_base, public std::enable_shared_from_this<s
     append_json_string(line, method_);
     line += ",\"path\":";
     append_json_string(line, path_);
-    line += ",\"status\":" + std::to_string(res_.result_int()) + ",\"bytes\":" + std::to_string(res_.body().size()) +
+    line += ",\"status\":" + std::to_string(status_) + ",\"bytes\":" + std::to_string(body_.size()) +
             ",\"us\":" + std::to_string(us) + ",\"peer\":";
     append_json_string(line, peer_);
     line += "}\n";
@@ -255,8 +252,11 @@ class session final : public session_base, public std::enable_shared_from_this<s
   const std::string peer_;
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
-  bhttp::response<bhttp::string_body> res_;
-  std::string head_;  // res_'s head as written (do_write)
+  // The response being written (respond).
+  unsigned status_ = 0;
+  bool keep_alive_ = false;
+  std::string head_;
+  std::string body_;
   std::chrono::steady_clock::time_point started_;
   std::string method_, path_;
   bool reading_ = false;
