@@ -99,12 +99,20 @@ message_ring::message_ring(std::size_t capacity, overflow_policy policy)
 }
 
 message_ring::~message_ring() {
+  // Tickets from this count on never touched a slot (the ring was closed, or never went that
+  // far), so a ring that did not wrap resets only the slots its tickets reached: a short run
+  // does not pay for the 16 KiB of a whole chunk.
+  const std::uint64_t claimed = appended();
   for (std::size_t i = 0; i < (mask_ + 1) / chunk_slots_; ++i) {
     slot* c = chunks_[i].load(std::memory_order_acquire);
     if (!c) continue;
     if (chunk_slots_ == max_chunk_slots) {
-      // No one else holds the ring: reset each slot as a fresh one would be, then offer it.
-      for (std::size_t k = 0; k < chunk_slots_; ++k) {
+      // No one else holds the ring: reset each slot used as a fresh one would be, then offer it.
+      const std::uint64_t first = static_cast<std::uint64_t>(i) * chunk_slots_;
+      const std::size_t used =
+          claimed > mask_ ? chunk_slots_
+                          : static_cast<std::size_t>(std::min<std::uint64_t>(chunk_slots_, claimed - std::min(claimed, first)));
+      for (std::size_t k = 0; k < used; ++k) {
         delete[] c[k].spill.exchange(nullptr, std::memory_order_relaxed);
         c[k].seq.store(0, std::memory_order_relaxed);
         c[k].length.store(0, std::memory_order_relaxed);

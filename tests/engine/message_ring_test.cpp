@@ -111,6 +111,29 @@ TEST(Ring, ARingOnRecycledChunksShowsOnlyItsOwnMessages) {
   }
 }
 
+// A dead ring resets only the slots its tickets reached before it gives its chunk back (a short
+// run does not pay for a whole chunk); the next ring must still find every slot it reads fresh,
+// whether the dead ring wrapped, stopped part way through a chunk, or was closed early.
+TEST(Ring, ARecycledChunkIsFreshWhereverTheDeadRingStopped) {
+  for (const std::uint64_t written : {0u, 1u, 10u, 63u, 64u, 65u, 100u, 200u}) {
+    for (const bool closed_early : {false, true}) {
+      {
+        message_ring dead(64, overflow_policy::overwrite_oldest);
+        for (std::uint64_t i = 0; i < written; ++i) {
+          if (closed_early && i == written / 2) dead.close();
+          (void)dead.append(make_stress_message(9, i));
+        }
+      }
+      message_ring ring(64, overflow_policy::overwrite_oldest);
+      EXPECT_TRUE(read_all(ring).empty()) << written << (closed_early ? " closed early" : "");
+      for (std::uint64_t i = 0; i < 40; ++i) ASSERT_TRUE(ring.append(make_stress_message(1, i)));
+      const auto got = read_all(ring);
+      ASSERT_EQ(got.size(), 40u) << written << (closed_early ? " closed early" : "");
+      for (std::size_t i = 0; i < got.size(); ++i) EXPECT_EQ(got[i].seq, i);
+    }
+  }
+}
+
 TEST(Ring, ReusesASlotFromLongToShortMessages) {
   message_ring ring(1, overflow_policy::overwrite_oldest);
   ring.append("{\"x\":\"" + std::string(1000, 'y') + "\"}");
