@@ -101,6 +101,12 @@ bool finish_index::noted_between(std::uint64_t from, std::uint64_t to, std::vect
 
 finish_index::page finish_index::query(const registry_state& state, std::optional<task_status> status,
                                        bool newest_first, std::size_t offset, std::size_t limit) const {
+  // Snapshots replaced while some reader held a pin wait on the retired list: each query ends by
+  // offering them to be freed, so one no reader uses is not kept until the next rebuild.
+  struct reclaim_at_exit {
+    pinned_view<snapshot_ptr>& view;
+    ~reclaim_at_exit() { view.try_reclaim(); }
+  } reclaim{snapshot_};
   snapshot_ptr s = current();
   for (int attempt = 0; attempt < 4; ++attempt) {
     if (!s || changes_.load(std::memory_order_seq_cst) - s->start_seq > log_capacity / 2) s = rebuild(state);
@@ -222,8 +228,10 @@ std::optional<finish_index::page> finish_index::try_query(const registry_state& 
   }
 
   // The page's records. A snapshot item is followed only if its record is still in its entry's
-  // view (so still alive, held by the pinned view); otherwise its entry changed after the
-  // changes were read and the page is taken again.
+  // view (so still alive, held by the pinned view) and is still the record the item describes
+  // (an address freed and reused by a newer record of the entry, whose notes this reader may
+  // not have seen yet, differs in uuid); otherwise its entry changed after the changes were read
+  // and the page is taken again.
   page out;
   out.total = total;
   out.records.reserve(picked.size());
@@ -238,11 +246,16 @@ std::optional<finish_index::page> finish_index::try_query(const registry_state& 
     const auto found = std::find_if(finished.begin(), finished.end(),
                                     [&](const auto& r) { return r.get() == p.from_snapshot->record; });
     if (found == finished.end()) return std::nullopt;
+    const item& it = *p.from_snapshot;
+    const keys k = keys_of(**found);
+    if (k.hi != it.uuid_hi || k.lo != it.uuid_lo || k.finish != it.finish || (*found)->status != it.status) {
+      return std::nullopt;
+    }
     out.records.push_back(*found);
     page_entries.push_back(p.from_snapshot->entry);
   }
-  // A record freed and another allocated at its address would pass the check above; both
-  // changes were noted before the second was visible, so they are among the notes now.
+  // A page entry noted since the changes were read changed under this reader: take the page
+  // again rather than mix its old place in the order with its new records.
   std::vector<task_entry*> since;
   if (!noted_between(seen, changes_.load(std::memory_order_seq_cst), since)) return std::nullopt;
   for (task_entry* e : page_entries) {

@@ -399,12 +399,15 @@ task_status registry_state::finish(run_record& record, task_status requested, st
 
   view_change change;
   try {
-    update_view(entry, [&](const task_view& current) -> std::optional<task_view> {
+    const bool moved_here = update_view(entry, [&](const task_view& current) -> std::optional<task_view> {
       change = {};
       task_view next = settle_finished(current, entry.options.load(std::memory_order_acquire)->history_depth, change);
       if (change.moved == 0) return std::nullopt;  // another update moved this run already
       return next;
     });
+    // That other update may not have noted the entry for the finish-time index yet: note it
+    // here, after seeing its view, so a list taken once this finish returns re-reads the entry.
+    if (!moved_here) by_finish.note_change(entry);
   } catch (...) {
     // Out of memory while copying the view: the run stays in the running list, finished. It
     // holds no lock (its ring is closed) and readers show it finished; the next update of this
