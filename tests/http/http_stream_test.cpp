@@ -122,6 +122,22 @@ TEST_F(http_stream, HeadSendsTheGetsHeadersAndContentLengthButNoBody) {
       << log;
 }
 
+// A revalidated page asset is a 304: its head ends the response (no Content-Length, no body,
+// RFC 9110 8.6), and the next request on the connection is read and answered after it.
+TEST_F(http_stream, A304EndsAtItsHeadAndTheConnectionGoesOn) {
+  const std::string first = serve("GET /ui/ HTTP/1.1\r\nHost: x\r\n\r\n");
+  const auto tag_at = first.find("ETag: ");
+  ASSERT_NE(tag_at, std::string::npos) << first;
+  const std::string etag = first.substr(tag_at + 6, first.find("\r\n", tag_at) - tag_at - 6);
+  const std::string out = serve("GET /ui/ HTTP/1.1\r\nHost: x\r\nIf-None-Match: " + etag +
+                                "\r\n\r\nGET /-/health/live/ HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_EQ(status_lines(out), (std::vector<std::string>{"HTTP/1.1 304 Not Modified", "HTTP/1.1 200 OK"})) << out;
+  const auto head_end = out.find("\r\n\r\n");
+  ASSERT_NE(head_end, std::string::npos);
+  EXPECT_EQ(out.substr(0, head_end).find("Content-Length"), std::string::npos) << out;
+  EXPECT_EQ(out.compare(head_end + 4, 9, "HTTP/1.1 "), 0) << "the next response follows the 304's head: " << out;
+}
+
 TEST_F(http_stream, HealthNeedsNoTokenAndHasAnEmptyBody) {
   const std::string out = serve("GET /-/health/live/ HTTP/1.1\r\nHost: x\r\n\r\n");
   EXPECT_EQ(status_lines(out), std::vector<std::string>{"HTTP/1.1 200 OK"});

@@ -180,10 +180,12 @@ class session final : public session_base, public std::enable_shared_from_this<s
   // Writes the response's head into one reused string and sends it with the body as two
   // buffers. The bytes are those Beast's serializer wrote for the response this session used
   // to build (http_golden pins them): the status line, Content-Type, the facade's headers,
-  // Server, `Connection: close` when the connection closes, then Content-Length (none for 1xx,
-  // 204 and 304; a HEAD's is the GET body's length). Neither a response object (one allocation
-  // per field) nor the serializer's iteration over a concatenation of buffer sequences (a tenth
-  // of the server thread's time under load; docs/PERFORMANCE-analysis.md, target 9).
+  // Server, `Connection: close` when the connection closes, then Content-Length (a HEAD's is
+  // the GET body's length). One change from Beast's bytes, per RFC 9110 8.6: a 1xx, 204 or 304
+  // carries neither a Content-Length (Beast wrote `Content-Length: 0`) nor a body. No response
+  // object (one allocation per field), and no serializer iterating over a concatenation of
+  // buffer sequences (a tenth of the server thread's time under load;
+  // docs/PERFORMANCE-analysis.md, target 9).
   void respond(api::response out, bool keep_alive) {
     status_ = static_cast<unsigned>(out.status);
     keep_alive_ = keep_alive;
@@ -205,6 +207,8 @@ class session final : public session_base, public std::enable_shared_from_this<s
     field("Server", "systask");
     if (!keep_alive_) field("Connection", "close");
     const bool bodiless = status_ / 100 == 1 || status_ == 204 || status_ == 304;
+    // Such a response ends at its head: a body sent after it would be read as the next response.
+    if (bodiless) body_.clear();
     if (out.head_content_length) {
       body_.clear();  // the facade left it empty; the head still says how long the GET's is
       field("Content-Length", std::to_string(*out.head_content_length));
