@@ -147,7 +147,6 @@ class session final : public session_base, public std::enable_shared_from_this<s
     started_ = std::chrono::steady_clock::now();
     method_ = std::string(req.method_string());
     path_ = std::string(req.target().substr(0, req.target().find('?')));
-    std::optional<std::size_t> head_length;  // HEAD: the GET body's length; no body is sent
     api::response out;
     if ((req.method() == bhttp::verb::get || req.method() == bhttp::verb::head) && path_ == options_.health_path) {
       out.content_type.clear();
