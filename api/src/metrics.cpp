@@ -96,6 +96,15 @@ void header(std::string& out, std::string_view name, std::string_view type, std:
 template <class Labels>
 void histogram_lines(std::string& out, std::string_view name, std::span<const double> bounds,
                      std::span<const std::uint64_t> counts, double sum, Labels write_labels) {
+  // One sample line: name + suffix, the label set, the value.
+  const auto sample = [&](std::string_view suffix, std::string_view le, auto value) {
+    out += name;
+    out += suffix;
+    write_labels(out, le);
+    out += ' ';
+    number(out, value);
+    out += '\n';
+  };
   std::uint64_t cumulative = 0;
   for (std::size_t b = 0; b < counts.size(); ++b) {
     cumulative += counts[b];
@@ -104,25 +113,10 @@ void histogram_lines(std::string& out, std::string_view name, std::span<const do
       le.clear();
       number(le, bounds[b]);
     }
-    out += name;
-    out += "_bucket";
-    write_labels(out, le);
-    out += ' ';
-    number(out, cumulative);
-    out += '\n';
+    sample("_bucket", le, cumulative);
   }
-  out += name;
-  out += "_sum";
-  write_labels(out, std::string_view{});
-  out += ' ';
-  number(out, sum);
-  out += '\n';
-  out += name;
-  out += "_count";
-  write_labels(out, std::string_view{});
-  out += ' ';
-  number(out, cumulative);
-  out += '\n';
+  sample("_sum", std::string_view{}, sum);
+  sample("_count", std::string_view{}, cumulative);
 }
 
 // A name that can follow "systask_store_": [a-z][a-z0-9_]*.
