@@ -14,6 +14,7 @@
 //   kind of connection (pg_connection on a strand, asked from another thread); references:
 //   lock/select1_chained_64 (64 queries each sent from the previous one's handler: the
 //   connection's round trip without the thread hops) and lock/select1_blocking (blocking libpq);
+//   lock/seen_elsewhere: how soon replica B's is_running sees A take and release the lock;
 // - status/replica_b / status/memory_only: a provider's sync status (through the facade) on a
 //   replica whose runs were mirrored from replica A vs a memory-only registry holding the same
 //   runs; target <= 1.5x. Replica B's body is first checked byte-identical to A's.
@@ -333,6 +334,42 @@ void BM_pg_lock_acquire_release(benchmark::State& state) {
       static_cast<double>(s.polls - polls_before) / static_cast<double>(std::max<std::int64_t>(1, state.iterations()));
 }
 BENCHMARK(BM_pg_lock_acquire_release)->Name("BM_pg_lock/acquire_release")->UseRealTime()->Unit(benchmark::kMicrosecond);
+
+// How soon another replica's is_running sees a take and a release: A acquires the provider's
+// lock, B's held_elsewhere is read in a loop until true; A releases, until false. The row's time
+// is the whole cycle; the counters are the two propagation delays (a notification, B's read of
+// pg_locks, B's snapshot), averaged. docs/store.md quotes them; the replicas e2e test checks only
+// the poll's bound, since time on a shared CI machine is not a check.
+void BM_pg_lock_seen_elsewhere(benchmark::State& state) {
+  replica::options o;
+  o.lock = true;
+  o.name_space = "bench_seen";
+  replica a(o), b(o);
+  const systask::provider_ref provider{"google_workspace", 1};
+  using clock = std::chrono::steady_clock;
+  const auto wait_until_b_sees = [&](bool held) {
+    const auto t0 = clock::now();
+    while (b.lock->held_elsewhere("google_workspace", 1) != held) {
+      if (clock::now() - t0 > 10s) sb::fail_run(held ? "B never saw A's lock" : "B never saw A's release");
+      std::this_thread::sleep_for(20us);
+    }
+    return std::chrono::duration<double, std::micro>(clock::now() - t0).count();
+  };
+  double seen_taken_us = 0, seen_released_us = 0;
+  for (auto _ : state) {
+    std::promise<systask::cluster_lock_answer> answer;
+    a.lock->async_acquire(provider, [&answer](systask::cluster_lock_answer x) { answer.set_value(std::move(x)); });
+    systask::cluster_lock_answer x = answer.get_future().get();
+    if (x.status != systask::cluster_lock_status::acquired || !x.lease) sb::fail_run("A did not get the lock: " + x.reason);
+    seen_taken_us += wait_until_b_sees(true);
+    x.lease.reset();
+    seen_released_us += wait_until_b_sees(false);
+  }
+  const double n = static_cast<double>(std::max<std::int64_t>(1, state.iterations()));
+  state.counters["seen_taken_us"] = seen_taken_us / n;
+  state.counters["seen_released_us"] = seen_released_us / n;
+}
+BENCHMARK(BM_pg_lock_seen_elsewhere)->Name("BM_pg_lock/seen_elsewhere")->UseRealTime()->Unit(benchmark::kMillisecond);
 
 // `select 1` through pg_connection on a strand, as the lock's own queries travel: asked from
 // another thread, as async_acquire is.

@@ -6,7 +6,9 @@
 Checks, over HTTP (psql only to pick a sync to kill whose running row is written):
   - one sync lock: the syncs of a provider, wherever they ran, never overlap in time;
   - is_running: while replica A shows a sync running, B says is_running within the bound
-    (100 ms; more under a sanitizer), and the other way round;
+    (1 s: a notification, or else the 500 ms poll of pg_locks; 2 s under a sanitizer), and the
+    other way round. How long B took is printed (median and max), not checked: it is time on a
+    shared machine, whose benchmark is bench/pg_bench.cpp;
   - include_running: B shows A's running sync as running within 1 s, and the other way round;
   - one history: every finished sync either replica showed is shown by both, same uuid, same
     messages byte for byte;
@@ -30,7 +32,7 @@ import urllib.request
 from datetime import datetime
 
 demo, schema_check, schema, pg_cluster = sys.argv[1:5]
-bound = float(sys.argv[5]) / 1000 if len(sys.argv) > 5 else 0.1
+bound = float(sys.argv[5]) / 1000 if len(sys.argv) > 5 else 1.0
 providers = [("google_workspace", 1), ("microsoft_entra", 2), ("scim", 3)]
 token = "e2e-replicas-token"
 work = tempfile.mkdtemp(prefix="systask-replicas-e2e.")
@@ -106,6 +108,7 @@ try:
     bases = {"a": start_replica("a", uri), "b": start_replica("b", uri)}
     finished = {}  # uuid -> (kind, start, finish, messages as served)
     is_running_checks = 0
+    seen_after = []  # seconds from "a sync runs on one replica" to "the other says is_running"
     for kind, pid in providers:
         check_schema(get(bases["a"], f"/api/v3/providers/{kind}/{pid}/sync/status/?include_running=true"))
 
@@ -129,6 +132,7 @@ try:
                 while True:
                     if status(bases[other], kind, pid)["is_running"]:
                         is_running_checks += 1
+                        seen_after.append(time.time() - t0)
                         break
                     if time.time() - t0 > bound:
                         again = status(bases[me], kind, pid)
@@ -247,7 +251,9 @@ try:
     acquired = re.search(r'^systask_store_lock_acquired_total\{backend="postgresql"\} (\d+)', metrics, re.M)
     if not waits or not acquired or int(waits.group(1)) < int(acquired.group(1)) or int(acquired.group(1)) < 1:
         fail("replica b's /metrics lacks the lock wait histogram, or it counts fewer requests than locks acquired")
-    print(f"ok: {len(finished)} finished syncs seen, {is_running_checks} is_running checks within {int(bound * 1000)} ms, "
+    seen_after.sort()
+    print(f"ok: {len(finished)} finished syncs seen, {is_running_checks} is_running checks within {int(bound * 1000)} ms "
+          f"(median {seen_after[len(seen_after) // 2] * 1000:.1f} ms, max {seen_after[-1] * 1000:.1f} ms), "
           f"{mirrored_checks} running syncs seen running on the other replica, "
           f"killed replica freed the lock after {freed:.2f} s")
 finally:
