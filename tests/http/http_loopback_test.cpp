@@ -183,6 +183,58 @@ TEST_F(loopback, SlowClientIsClosedWithinTheDeadlineWhileAnotherIsServed) {
   EXPECT_LT(waited, 5s);
 }
 
+// The read deadline is the time to send one request, not a connection's lifetime: a client
+// that sends a request every 100 ms is served for three read deadlines and more.
+TEST_F(loopback, AKeepAliveClientWithinTheDeadlineOfEachRequestIsNeverCutOff) {
+  http::server_options o;
+  o.read_timeout = 300ms;
+  start(o);
+  tcp::socket s = connect();
+  const auto t0 = std::chrono::steady_clock::now();
+  for (int i = 0; i < 10; ++i) {
+    ASSERT_EQ(get(s, status_path).result_int(), 200u) << "request " << i;
+    std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, 900ms);
+  EXPECT_EQ(server->connections(), 1u);
+}
+
+// A client that pipelines requests and never reads the answers fills the socket buffers; the
+// response that can no longer be written is given write_timeout, then the connection closes
+// (the client's next write fails), and the server goes on serving others.
+TEST_F(loopback, AClientThatStopsReadingIsClosedWithinTheWriteDeadline) {
+  http::server_options o;
+  o.write_timeout = 300ms;
+  start(o);
+  tcp::socket s = connect();
+  s.set_option(asio::socket_base::receive_buffer_size(4096));
+  std::string batch;
+  for (int i = 0; i < 100; ++i) {
+    batch += std::string("GET ") + status_path + " HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer t0ken\r\n\r\n";
+  }
+  boost::system::error_code ec;
+  std::size_t batches = 0;
+  // Blocks once the server stops reading (it is stuck writing); fails once it has closed.
+  auto writer = std::async(std::launch::async, [&] {
+    while (!ec) {
+      asio::write(s, asio::buffer(batch), ec);
+      ++batches;
+    }
+  });
+  // Well under read_timeout (15 s): the write deadline, not the read one, closed it.
+  const bool closed = writer.wait_for(5s) == std::future_status::ready;
+  if (!closed) {
+    boost::system::error_code ignored;
+    s.shutdown(tcp::socket::shutdown_both, ignored);  // unblocks the writer
+    writer.wait();
+  }
+  ASSERT_TRUE(closed) << "still open 5 s after the client stopped reading";
+  EXPECT_TRUE(ec == asio::error::connection_reset || ec == asio::error::broken_pipe) << ec.message();
+  EXPECT_GT(batches, 1u);
+  tcp::socket normal = connect();
+  EXPECT_EQ(get(normal, status_path).result_int(), 200u) << "the server goes on";
+}
+
 TEST_F(loopback, ConnectionsBeyondTheCapAreRefused) {
   http::server_options o;
   o.max_connections = 2;

@@ -102,8 +102,7 @@ void server::impl::on_accept(beast::error_code ec, Socket socket) {
     const auto remote = socket.remote_endpoint(peer_ec);
     std::string peer = peer_ec ? "?" : remote.address().to_string() + ":" + std::to_string(remote.port());
     open.fetch_add(1);
-    using stream = beast::basic_stream<tcp, typename Socket::executor_type>;
-    auto s = std::make_shared<detail::session<stream>>(stream(std::move(socket)), shared_from_this(), std::move(peer));
+    auto s = std::make_shared<detail::session<Socket>>(std::move(socket), shared_from_this(), std::move(peer));
     {
       std::lock_guard lock(mutex);
       if (sessions.size() > 64 && sessions.size() > 2 * open.load()) {

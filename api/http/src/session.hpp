@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: BSL-1.0
 #pragma once
 
-// One HTTP/1.1 connection over any Beast stream: the server's TCP sessions and the testing
-// library's in-memory ones (api/http/testing) are this one template. Private to the adapter.
+// One HTTP/1.1 connection over a TCP socket or Beast's in-memory test stream: the server's
+// sessions and the testing library's (api/http/testing) are this one template. Private to the
+// adapter.
 
 #include <systask/http/server.hpp>
+
+#include "request_reader.hpp"
 
 #include <systask/engine/render.hpp>
 
@@ -60,19 +63,19 @@ class session_base {
   virtual void shutdown() = 0;
 };
 
-// Transport differences between a TCP stream and an in-memory test stream, found by what the
-// stream offers, so that this header never names a test type.
-template <class Stream>
-void set_deadline(Stream& s, std::chrono::milliseconds d) {
-  if constexpr (requires { s.expires_after(d); }) s.expires_after(d);
-}
+// The transport difference between a TCP socket and an in-memory test stream, found by what the
+// stream offers, so that this header never names a test type: a socket is shut down for
+// sending first (the client reads the end of the last response, then EOF), and its close
+// reports errors through an error code instead of throwing.
 template <class Stream>
 void close_stream(Stream& s) {
-  if constexpr (requires { s.socket(); }) {
+  if constexpr (requires(beast::error_code& ec) { s.shutdown(net::socket_base::shutdown_send, ec); }) {
     beast::error_code ec;
-    s.socket().shutdown(net::ip::tcp::socket::shutdown_send, ec);
+    s.shutdown(net::socket_base::shutdown_send, ec);
+    s.close(ec);
+  } else {
+    s.close();
   }
-  s.close();
 }
 
 /// `{"detail":...,"code":...}`, escaped by the engine's one JSON string writer, as every body is.
@@ -93,6 +96,7 @@ class session final : public session_base, public std::enable_shared_from_this<s
         host_(std::move(host)),
         options_(host_->options),
         peer_(std::move(peer)),
+        timer_(stream_.get_executor()),
         buffer_(options_.max_header_bytes + options_.max_body_bytes + options_.max_pipeline_bytes) {}
 
   ~session() override { host_->session_closed(); }
@@ -114,10 +118,10 @@ class session final : public session_base, public std::enable_shared_from_this<s
 
   void do_read() {
     if (stopping() || closed_) return close();
-    parser_.emplace();
+    parser_.emplace(request_);
     parser_->header_limit(static_cast<std::uint32_t>(options_.max_header_bytes));
     parser_->body_limit(options_.max_body_bytes);
-    set_deadline(stream_, options_.read_timeout);
+    set_deadline(options_.read_timeout);
     reading_ = true;
     bhttp::async_read(stream_, buffer_, *parser_,
                       beast::bind_front_handler(&session::on_read, this->shared_from_this()));
@@ -127,7 +131,7 @@ class session final : public session_base, public std::enable_shared_from_this<s
     reading_ = false;
     // The client went away (before or in the middle of a request) or was too slow: just close.
     if (ec == bhttp::error::end_of_stream || ec == bhttp::error::partial_message || ec == net::error::eof ||
-        ec == net::error::operation_aborted || ec == beast::error::timeout || closed_) {
+        ec == net::error::operation_aborted || closed_) {
       return close();
     }
     if (ec == bhttp::error::header_limit || ec == bhttp::error::buffer_overflow) {
@@ -137,39 +141,53 @@ class session final : public session_base, public std::enable_shared_from_this<s
     if (ec && ec.category() == bhttp::make_error_code(bhttp::error::bad_method).category()) {
       return reply_error(400, "Malformed HTTP request.", "bad_request");
     }
-    if (ec) return close();  // connection reset and the like
-    handle(parser_->get());
+    if (ec) return close();  // connection reset, out of memory and the like
+    handle();
   }
 
-  void handle(const bhttp::request<bhttp::string_body>& req) {
+  void handle() {
     // The server object is gone: its host may have destroyed the facade already.
     if (detached()) return close();
     started_ = std::chrono::steady_clock::now();
-    method_ = std::string(req.method_string());
-    path_ = std::string(req.target().substr(0, req.target().find('?')));
+    note_request_line();
     api::response out;
-    if ((req.method() == bhttp::verb::get || req.method() == bhttp::verb::head) && path_ == options_.health_path) {
+    const bhttp::verb verb = request_.verb();
+    if ((verb == bhttp::verb::get || verb == bhttp::verb::head) && path_ == options_.health_path) {
       out.content_type.clear();
-      if (req.method() == bhttp::verb::head) out.head_content_length = 0;
+      if (verb == bhttp::verb::head) out.head_content_length = 0;
     } else {
-      api::request r = api::request::from_target(req.method_string(), req.target());
-      for (const auto& field : req) r.headers.emplace_back(field.name_string(), field.value());
-      r.body = req.body();
-      out = host_->facade->handle(r);
+      // Views into request_: the facade copies nothing it does not keep. The header vector
+      // keeps its capacity from request to request.
+      const api::request split = api::request::from_target(request_.method(), request_.target());
+      facade_request_.method = split.method;
+      facade_request_.path = split.path;
+      facade_request_.query = split.query;
+      facade_request_.headers.clear();
+      for (std::size_t i = 0; i < request_.field_count(); ++i) facade_request_.headers.push_back(request_.field(i));
+      facade_request_.body = request_.body();
+      out = host_->facade->handle(facade_request_);
     }
     // Read the stop flags after the facade returned: a stop during a slow request still tells
     // the client that this connection closes.
-    respond(std::move(out), req.keep_alive() && !stopping());
+    respond(std::move(out), parser_->keep_alive() && !stopping());
+  }
+
+  // The access log's method and path (query left out): views into request_, which stays as it
+  // is until the next request is read, after the log line is written.
+  void note_request_line() noexcept {
+    if (!request_.has_request_line()) {
+      method_ = path_ = {};
+      return;
+    }
+    method_ = request_.method();
+    path_ = request_.target().substr(0, request_.target().find('?'));
   }
 
   void reply_error(unsigned status, std::string_view detail, std::string_view code) {
     started_ = std::chrono::steady_clock::now();
     // The request line may have been parsed even when the headers were refused (a body over the
     // limit is refused on its Content-Length): log what is known, "" otherwise.
-    if (parser_) {
-      method_ = std::string(parser_->get().method_string());
-      path_ = std::string(parser_->get().target().substr(0, parser_->get().target().find('?')));
-    }
+    note_request_line();
     api::response out;
     out.status = static_cast<int>(status);
     out.body = error_body(detail, code);
@@ -215,7 +233,7 @@ class session final : public session_base, public std::enable_shared_from_this<s
       field("Content-Length", std::to_string(body_.size()));
     }
     head_ += "\r\n";
-    set_deadline(stream_, options_.write_timeout);
+    set_deadline(options_.write_timeout);
     const std::array<net::const_buffer, 2> buffers{net::buffer(head_), net::buffer(body_)};
     net::async_write(stream_, buffers, beast::bind_front_handler(&session::on_write, this->shared_from_this()));
   }
@@ -239,29 +257,66 @@ class session final : public session_base, public std::enable_shared_from_this<s
     append_json_string(line, peer_);
     line += "}\n";
     options_.access_log(line);
-    method_.clear();
-    path_.clear();
+    method_ = path_ = {};
   }
 
   void close() {
     if (closed_) return;
     closed_ = true;
     close_stream(stream_);
+    timer_.cancel();
+  }
+
+  // Deadlines: one timer per connection, armed lazily. Each read of a request and each write of
+  // a response moves deadline_; while the deadline only moves later, the timer is not touched
+  // (Beast's basic_stream armed and cancelled a timer around every read and write: two more
+  // completions per request, a tenth of the server thread's user time under load). When the
+  // timer fires before the deadline it re-arms for it; at or after it, the connection is
+  // closed, which ends the read or write in progress with operation_aborted. A deadline earlier
+  // than the timer's (a write_timeout shorter than read_timeout) re-arms at once. The operation
+  // in progress is the one the deadline was set for: it moves only when the next one starts.
+  void set_deadline(std::chrono::milliseconds d) {
+    deadline_ = std::chrono::steady_clock::now() + d;
+    if (timer_waits_ == 0 || deadline_ < timer_.expiry()) arm_timer();
+  }
+
+  void arm_timer() {
+    timer_.expires_at(deadline_);  // a wait in progress completes with operation_aborted
+    ++timer_waits_;
+    timer_.async_wait(beast::bind_front_handler(&session::on_timer, this->shared_from_this()));
+  }
+
+  void on_timer(beast::error_code ec) {
+    --timer_waits_;
+    // Cancelled (re-armed or closed), or a newer wait is armed: that one decides.
+    if (ec == net::error::operation_aborted || closed_ || timer_waits_ > 0) return;
+    if (std::chrono::steady_clock::now() < deadline_) return arm_timer();
+    close();  // too slow: the pending read or write completes with operation_aborted
   }
 
   Stream stream_;
   std::shared_ptr<connection_host> host_;
   const server_options& options_;  // host_->options, alive as long as host_
   const std::string peer_;
+  // The connection's deadline (set_deadline).
+  net::basic_waitable_timer<std::chrono::steady_clock, net::wait_traits<std::chrono::steady_clock>,
+                            typename Stream::executor_type>
+      timer_;
+  std::chrono::steady_clock::time_point deadline_;
+  int timer_waits_ = 0;  // waits started and not yet completed (a re-arm leaves one cancelled)
   beast::flat_buffer buffer_;
-  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  // The request being read or answered: parsed into request_, whose storage the connection
+  // keeps, and handed to the facade as views (facade_request_, whose vector is kept too).
+  request_text request_;
+  std::optional<request_reader> parser_;
+  api::request facade_request_;
   // The response being written (respond).
   unsigned status_ = 0;
   bool keep_alive_ = false;
   std::string head_;
   std::string body_;
   std::chrono::steady_clock::time_point started_;
-  std::string method_, path_;
+  std::string_view method_, path_;  // the access log's, views into request_
   bool reading_ = false;
   bool stopping_ = false;
   bool closed_ = false;
