@@ -23,6 +23,7 @@
 #include <chrono>
 #include <future>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <thread>
 
@@ -537,16 +538,48 @@ TEST(PgHistory, ARunShownInterruptedWhileItsReplicaWasAwayIsShownFinishedWhenItF
 TEST(PgHistory, ARunRefusedBecauseItsProviderIsNotRegisteredYetIsShownOnceItIs) {
   pg_history_options quick_resync;
   quick_resync.resync_interval = 1s;
+  struct log_lines {
+    std::mutex mutex;
+    std::string all;  // every line, for the failure message
+    int refusals = 0;
+  };
+  auto logged = std::make_shared<log_lines>();
+  quick_resync.on_log = [logged](store_state, std::string_view message) {
+    std::lock_guard lock(logged->mutex);
+    logged->all.append(message).append("\n");
+    if (message.find("refused") != std::string_view::npos) ++logged->refusals;
+  };
+  const auto refusals = [logged] {
+    std::lock_guard lock(logged->mutex);
+    return logged->refusals;
+  };
   replica a("late_provider"), b("late_provider", quick_resync);
   a.reg.register_provider("scim", 7, "Late SCIM");
   ASSERT_TRUE(a.history->wait_ready(10s));
   ASSERT_TRUE(b.history->wait_ready(10s));
   run r = a.reg.start(a.reg.sync_spec("scim", 7));
   const std::string uuid(r.uuid());
+  for (int i = 0; i < 3; ++i) {  // three flushes: b is offered three running versions of it
+    r.info("page " + std::to_string(i));
+    std::this_thread::sleep_for(100ms);
+  }
   r.finish(task_status::successful);
   ASSERT_TRUE(replica::eventually([&] { return a.history->stats().written == 1; }));
-  std::this_thread::sleep_for(300ms);  // b was notified and refused it (no such provider there)
+  ASSERT_TRUE(replica::eventually([&] { return refusals() >= 1; })) << "b refused it (no such provider)";
+  std::this_thread::sleep_for(300ms);  // the finish's notification has been handled too
+  const int logged_before = refusals();
+  // At most the run's line and its provider's (a finished sync's image names its provider).
+  EXPECT_LE(logged_before, 2);
+  const auto errors = b.history->stats().write_errors;
+  // Two more resyncs offer it again (the provider may have been registered): refused again,
+  // but not logged or counted again.
+  std::this_thread::sleep_for(2500ms);
   EXPECT_FALSE(b.reg.find_task(uuid));
+  EXPECT_EQ(refusals(), logged_before) << "logged once per run and reason, not once per resync; b logged:\n" << [&] {
+    std::lock_guard lock(logged->mutex);
+    return logged->all;
+  }();
+  EXPECT_EQ(b.history->stats().write_errors, errors);
   b.reg.register_provider("scim", 7, "Late SCIM");
   ASSERT_TRUE(replica::eventually([&] { return shown_finished(b.reg, uuid); }, 5s)) << "asked again by the next resync";
   EXPECT_EQ(b.reg.sync_status("scim", 7)->tasks.size(), 1u);

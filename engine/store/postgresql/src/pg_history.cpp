@@ -885,13 +885,29 @@ struct pg_history::impl final : run_observer, store_status_source, std::enable_s
       try {
         const restore_report report = reg.mirror(std::move(images), std::move(providers));
         mirrored_runs.fetch_add(report.runs_restored, std::memory_order_relaxed);
-        if (!report.errors.empty()) {
-          refused = std::to_string(report.errors.size()) + " run(s) of other replicas refused, first: " +
-                    report.errors.front().item + ": " + report.errors.front().reason;
-        }
+        std::size_t new_refusals = 0;
+        const restore_error* first_new = nullptr;
         for (const auto& e : report.errors) {
           if (e.item.starts_with("run ")) retry.push_back(e.item.substr(4));
+          const std::size_t why = std::hash<std::string>{}(e.reason);
+          const auto [at, inserted] = refusals_logged.try_emplace(e.item, why);
+          if (inserted || at->second != why) {
+            at->second = why;
+            if (!new_refusals++) first_new = &e;
+          }
         }
+        if (new_refusals) {
+          refused = std::to_string(new_refusals) + " run(s) or provider(s) of other replicas refused, first: " +
+                    first_new->item + ": " + first_new->reason;
+        }
+        // Shown now: a later refusal of it is news again.
+        if (!refusals_logged.empty()) {
+          const std::unordered_set<std::string_view> still_refused(retry.begin(), retry.end());
+          for (const auto& uuid : uuids) {
+            if (!still_refused.contains(uuid)) refusals_logged.erase("run " + uuid);
+          }
+        }
+        if (refusals_logged.size() > refused_memory) refusals_logged.clear();
       } catch (...) {
         refused = "out of memory while restoring runs of other replicas";  // what was restored stays
         retry = std::move(uuids);  // applying one again replaces it with itself
@@ -1033,6 +1049,13 @@ struct pg_history::impl final : run_observer, store_status_source, std::enable_s
     std::uint64_t appended;  // messages the shown image had accepted (running runs grow)
   };
   std::unordered_map<std::string, mirror_state> mirrored;
+  // What the registry refused to show ("run <uuid>", "provider <kind> <id>"), with a hash of
+  // the reason logged. A refused run is offered again at every resync and whenever its row
+  // changes (its provider may be registered meanwhile) but logged and counted once per run and
+  // reason, not once per resync or flush. Strand only. Bounded: cleared once it outgrows
+  // refused_memory (each refusal is then logged once more).
+  std::unordered_map<std::string, std::size_t> refusals_logged;
+  static constexpr std::size_t refused_memory = 10'000;
   // Finishes not written yet that did not fit the queue or that the server refused (at most
   // queue_capacity), and how many are being written alone now.
   std::deque<lost_finish> lost;
