@@ -110,6 +110,8 @@ bool is_valid_utf8(std::string_view text) noexcept {
 
 std::string make_safe_text(std::string_view text, std::size_t max_bytes) {
   max_bytes = std::max(max_bytes, marker_length);
+  // The usual text is whole and valid: one check and one copy, not a decode per character.
+  if (text.size() <= max_bytes && is_valid_utf8(text)) return std::string(text);
   std::string out;
   out.reserve(std::min(text.size(), max_bytes));
   const auto* p = reinterpret_cast<const unsigned char*>(text.data());
