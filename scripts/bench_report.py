@@ -515,6 +515,10 @@ def pg_rows():
     row("11. PostgreSQL", f"`select 1` on the library's connection, each sent from the previous one's handler (no "
         f"thread hop) {show(chained, fmt_ns)} vs blocking libpq, same protocol (PQexecParams) {show(blocking, fmt_ns)}",
         f"{med(chained) / med(blocking):.2f}x")
+    taken = [v * 1e3 for v in counter("pg", "BM_pg_lock/seen_elsewhere/real_time", "seen_taken_us")]
+    released = [v * 1e3 for v in counter("pg", "BM_pg_lock/seen_elsewhere/real_time", "seen_released_us")]
+    row("11. PostgreSQL", f"another replica's is_running sees a take {show(taken, fmt_ns)} and a release "
+        f"{show(released, fmt_ns)} after it (notification, read of pg_locks, snapshot)", fmt_ns(med(taken)))
     for runs, messages in [(1, 10), (16, 100)]:
         b = times("pg", f"BM_pg_status/replica_b/runs:{runs}/messages:{messages}/real_time")
         m = times("pg", f"BM_pg_status/memory_only/runs:{runs}/messages:{messages}/real_time")
