@@ -184,19 +184,32 @@ TEST_F(loopback, SlowClientIsClosedWithinTheDeadlineWhileAnotherIsServed) {
 }
 
 // The read deadline is the time to send one request, not a connection's lifetime: a client
-// that sends a request every 100 ms is served for three read deadlines and more.
+// that sends a request every 250 ms is served for twice the read deadline and more.
 TEST_F(loopback, AKeepAliveClientWithinTheDeadlineOfEachRequestIsNeverCutOff) {
   http::server_options o;
-  o.read_timeout = 300ms;
+  o.read_timeout = 1s;
   start(o);
   tcp::socket s = connect();
   const auto t0 = std::chrono::steady_clock::now();
-  for (int i = 0; i < 10; ++i) {
+  for (int i = 0; i < 9; ++i) {
     ASSERT_EQ(get(s, status_path).result_int(), 200u) << "request " << i;
-    std::this_thread::sleep_for(100ms);
+    std::this_thread::sleep_for(250ms);
   }
-  EXPECT_GE(std::chrono::steady_clock::now() - t0, 900ms);
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, 2s);
   EXPECT_EQ(server->connections(), 1u);
+}
+
+// milliseconds::max() as a timeout means never (the deadline saturates instead of wrapping
+// into the past, which would close every connection at once).
+TEST_F(loopback, ATimeoutOfMillisecondsMaxMeansNever) {
+  http::server_options o;
+  o.read_timeout = std::chrono::milliseconds::max();
+  o.write_timeout = std::chrono::milliseconds::max();
+  start(o);
+  tcp::socket s = connect();
+  ASSERT_EQ(get(s, status_path).result_int(), 200u);
+  std::this_thread::sleep_for(100ms);
+  EXPECT_EQ(get(s, status_path).result_int(), 200u) << "the same connection, still open";
 }
 
 // A client that pipelines requests and never reads the answers fills the socket buffers; the
@@ -213,12 +226,10 @@ TEST_F(loopback, AClientThatStopsReadingIsClosedWithinTheWriteDeadline) {
     batch += std::string("GET ") + status_path + " HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer t0ken\r\n\r\n";
   }
   boost::system::error_code ec;
-  std::size_t batches = 0;
   // Blocks once the server stops reading (it is stuck writing); fails once it has closed.
   auto writer = std::async(std::launch::async, [&] {
     while (!ec) {
       asio::write(s, asio::buffer(batch), ec);
-      ++batches;
     }
   });
   // Well under read_timeout (15 s): the write deadline, not the read one, closed it.
@@ -230,7 +241,6 @@ TEST_F(loopback, AClientThatStopsReadingIsClosedWithinTheWriteDeadline) {
   }
   ASSERT_TRUE(closed) << "still open 5 s after the client stopped reading";
   EXPECT_TRUE(ec == asio::error::connection_reset || ec == asio::error::broken_pipe) << ec.message();
-  EXPECT_GT(batches, 1u);
   tcp::socket normal = connect();
   EXPECT_EQ(get(normal, status_path).result_int(), 200u) << "the server goes on";
 }

@@ -24,8 +24,11 @@ namespace systask::http::detail {
 /// fills (the string may move as it grows); views once the request is complete.
 class request_text {
  public:
-  /// Forgets the previous request; keeps the storage.
+  /// Forgets the previous request; keeps the storage, unless a large request grew it (a
+  /// keep-alive connection then holds the usual few hundred bytes again, not its largest body).
   void clear() noexcept {
+    if (text_.capacity() > kept_bytes) std::string().swap(text_);
+    if (fields_.capacity() > kept_fields) decltype(fields_)().swap(fields_);
     text_.clear();
     fields_.clear();
     method_ = target_ = body_ = {};
@@ -41,10 +44,10 @@ class request_text {
   }
   void add_field(std::string_view name, std::string_view value) { fields_.emplace_back(add(name), add(value)); }
   /// The body's bytes arrive in pieces, after every field: they stay contiguous at the end.
-  void start_body() noexcept { body_ = {static_cast<std::uint32_t>(text_.size()), 0}; }
+  void start_body() noexcept { body_ = {text_.size(), 0}; }
   void add_body(std::string_view piece) {
     text_.append(piece);
-    body_.size += static_cast<std::uint32_t>(piece.size());
+    body_.size += piece.size();
   }
 
   /// False until the request line has been parsed (a refused request may have none).
@@ -59,12 +62,12 @@ class request_text {
   }
 
  private:
-  // Offsets fit in 32 bits: the parser's header and body limits are far below 4 GiB.
+  static constexpr std::size_t kept_bytes = 16 * 1024, kept_fields = 64;
   struct span {
-    std::uint32_t at = 0, size = 0;
+    std::size_t at = 0, size = 0;
   };
   span add(std::string_view s) {
-    const span r{static_cast<std::uint32_t>(text_.size()), static_cast<std::uint32_t>(s.size())};
+    const span r{text_.size(), s.size()};
     text_.append(s);
     return r;
   }

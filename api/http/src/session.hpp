@@ -276,7 +276,12 @@ class session final : public session_base, public std::enable_shared_from_this<s
   // than the timer's (a write_timeout shorter than read_timeout) re-arms at once. The operation
   // in progress is the one the deadline was set for: it moves only when the next one starts.
   void set_deadline(std::chrono::milliseconds d) {
-    deadline_ = std::chrono::steady_clock::now() + d;
+    using clock = std::chrono::steady_clock;
+    const clock::time_point now = clock::now();
+    // Saturated, as Asio's expires_after is: a timeout of milliseconds::max() means never.
+    deadline_ = d >= std::chrono::duration_cast<std::chrono::milliseconds>(clock::time_point::max() - now)
+                    ? clock::time_point::max()
+                    : now + d;
     if (timer_waits_ == 0 || deadline_ < timer_.expiry()) arm_timer();
   }
 
@@ -286,10 +291,11 @@ class session final : public session_base, public std::enable_shared_from_this<s
     timer_.async_wait(beast::bind_front_handler(&session::on_timer, this->shared_from_this()));
   }
 
-  void on_timer(beast::error_code ec) {
+  // The last wait to complete decides, whatever its error: on a multi-threaded executor a wait
+  // cancelled by a re-arm may complete after the newer one, and then nothing else is armed.
+  void on_timer(beast::error_code) {
     --timer_waits_;
-    // Cancelled (re-armed or closed), or a newer wait is armed: that one decides.
-    if (ec == net::error::operation_aborted || closed_ || timer_waits_ > 0) return;
+    if (closed_ || timer_waits_ > 0) return;
     if (std::chrono::steady_clock::now() < deadline_) return arm_timer();
     close();  // too slow: the pending read or write completes with operation_aborted
   }
