@@ -6,9 +6,10 @@
 Checks, over HTTP (psql only to pick a sync to kill whose running row is written):
   - one sync lock: the syncs of a provider, wherever they ran, never overlap in time;
   - is_running: while replica A shows a sync running, B says is_running within the bound
-    (1 s: a notification, or else the 500 ms poll of pg_locks; 2 s under a sanitizer), and the
-    other way round. How long B took is printed (median and max), not checked: it is time on a
-    shared machine, whose benchmark is bench/pg_bench.cpp;
+    (250 ms; 600 ms under a sanitizer; a sync lasts about 1.2 s, so a B that never says so
+    fails), and the other way round. What it saw is printed (median and max, including the
+    checks where B runs the sync itself); the propagation's benchmark is bench/pg_bench.cpp
+    (BM_pg_lock/seen_elsewhere);
   - include_running: B shows A's running sync as running within 1 s, and the other way round;
   - one history: every finished sync either replica showed is shown by both, same uuid, same
     messages byte for byte;
@@ -32,7 +33,7 @@ import urllib.request
 from datetime import datetime
 
 demo, schema_check, schema, pg_cluster = sys.argv[1:5]
-bound = float(sys.argv[5]) / 1000 if len(sys.argv) > 5 else 1.0
+bound = float(sys.argv[5]) / 1000 if len(sys.argv) > 5 else 0.25
 providers = [("google_workspace", 1), ("microsoft_entra", 2), ("scim", 3)]
 token = "e2e-replicas-token"
 work = tempfile.mkdtemp(prefix="systask-replicas-e2e.")
@@ -52,7 +53,7 @@ def fail(message):
 def start_replica(name, uri):
     log = open(os.path.join(work, name + ".log"), "w")
     p = subprocess.Popen([demo, "--store", uri, "--listen", "127.0.0.1:0", "--token", token, "--no-progress",
-                          "--interval", "1", "--users", "300", "--groups", "30", "--latency", "100",
+                          "--interval", "1", "--users", "300", "--groups", "30", "--latency", "300",
                           "--hard-failure-rate", "0", "--seed", "7"], stdout=log, stderr=subprocess.STDOUT)
     procs[name] = p
     deadline = time.time() + 30
@@ -128,10 +129,10 @@ try:
                 if not running:
                     continue
                 # A sync runs on `me`, or `me` mirrors one that runs on `other`: the other replica
-                # must say is_running within the bound. Once `other` shows the sync finished it
-                # has ended, and `me` was either its owner or a mirror lagging a flush behind the
-                # owner's finish (docs/store.md: is_running is the lock's answer, not the
-                # mirror's): nothing left to check.
+                # must say is_running within the bound, for as long as the sync runs. Once
+                # `other` shows it finished, or `me` no longer shows it running, it has ended:
+                # `me` was its owner, or a mirror lagging a flush behind the owner's finish
+                # (docs/store.md: is_running is the lock's answer, not the mirror's).
                 t0 = time.time()
                 while True:
                     theirs = status(bases[other], kind, pid)
@@ -141,12 +142,13 @@ try:
                         break
                     if any(t["uuid"] in running and not is_run_running(t) for t in theirs["tasks"]):
                         break
-                    if time.time() - t0 > bound:
-                        again = status(bases[me], kind, pid)
-                        if any(t["uuid"] in running and is_run_running(t) for t in again["tasks"]):
-                            fail(f"{kind}: replica {me} runs {running[0]} but {other} says is_running false "
-                                 f"for {int((time.time() - t0) * 1000)} ms")
+                    again = status(bases[me], kind, pid)
+                    if not any(t["uuid"] in running and is_run_running(t) for t in again["tasks"]):
                         break
+                    if time.time() - t0 > bound:
+                        fail(f"{kind}: replica {me} runs {running[0]} but {other} says is_running false "
+                             f"for {int((time.time() - t0) * 1000)} ms")
+                    time.sleep(0.005)
     if is_running_checks == 0:
         fail("no sync was ever seen running: the check checked nothing")
 
