@@ -169,6 +169,58 @@ TEST(PgHistory, AReplicaStartedLaterLoadsTheHistoryAtConnect) {
   EXPECT_NE(messages_of(*got).find("removed 3 sessions"), std::string::npos);
 }
 
+// A resync reads the finished runs' uuids and states, then whole (with their messages) only the
+// runs not shown yet, in batches: the one at connect reads each run once, and the resyncs after
+// it read none again while nothing changes.
+TEST(PgHistory, AResyncReadsWholeOnlyTheRunsItDoesNotShowYet) {
+  constexpr int runs = 300;  // more than one batch (256)
+  {
+    replica a("resync_reads");
+    ASSERT_TRUE(a.history->wait_ready(10s));
+    for (int i = 0; i < runs; ++i) {
+      run r = a.reg.start({.name = "cleanup", .uid = std::to_string(i)});
+      r.info("removed " + std::to_string(i) + " sessions");
+      r.finish(task_status::successful);
+    }
+    ASSERT_TRUE(replica::eventually([&] { return a.history->stats().written == runs; }, 20s));
+  }
+  pg_history_options quick_resync;
+  quick_resync.resync_interval = 1s;
+  replica b("resync_reads", quick_resync);
+  ASSERT_TRUE(b.history->wait_ready(10s));
+  EXPECT_EQ(extra(b.history->stats(), "mirror_rows_read_total"), runs) << "each run read whole once, at connect";
+  EXPECT_EQ(extra(b.history->stats(), "mirrored_runs_total"), runs);
+  const auto shown = b.reg.list_tasks({.name = "cleanup"});
+  EXPECT_EQ(shown.size(), static_cast<std::size_t>(runs));
+  std::this_thread::sleep_for(2500ms);  // two more resyncs
+  EXPECT_EQ(extra(b.history->stats(), "mirror_rows_read_total"), runs) << "an unchanged history is not read again";
+}
+
+// A run shown running whose row is gone from the database is forgotten by the next resync,
+// which lists every running row. Here the row is deleted by hand after its replica's history
+// was closed (an open one would write it again).
+TEST(PgHistory, ARunShownRunningWhoseRowIsGoneIsForgottenByTheNextResync) {
+  pg_history_options quick_resync;
+  quick_resync.resync_interval = 1s;
+  replica a("forget_gone"), b("forget_gone", quick_resync);
+  ASSERT_TRUE(a.history->wait_ready(10s));
+  ASSERT_TRUE(b.history->wait_ready(10s));
+  run r = a.reg.start({.name = "import"});
+  r.info("page 1");
+  const std::string uuid(r.uuid());
+  ASSERT_TRUE(replica::eventually([&] {
+    const auto t = b.reg.find_task(uuid);
+    return t && t->running();
+  })) << "b shows a's running run";
+  a.history.reset();
+  cluster().psql("delete from systask_message where run_uuid = '" + uuid + "'; delete from systask_run where uuid = '" +
+                 uuid + "'");
+  EXPECT_TRUE(replica::eventually([&] { return !b.reg.find_task(uuid); }, 5s))
+      << "forgotten by the next resync; rows now: "
+      << cluster().psql("select state, appended from systask_run where uuid = '" + uuid + "'");
+  r.finish(task_status::successful);
+}
+
 TEST(PgHistory, ARunLeftRunningByAKilledReplicaIsShownInterrupted) {
   const std::string ns = "killed_replica";
   (void)cluster().conninfo();  // started before the fork: the child uses this server, never its own

@@ -3,6 +3,7 @@
 #include <systask/store/postgresql.hpp>
 
 #include <systask/engine/json_escape.hpp>
+#include <systask/engine/limits.hpp>
 #include <systask/engine/observer.hpp>
 
 #include "pg_connection.hpp"
@@ -94,6 +95,9 @@ constexpr const char* run_columns =
     " r.finish_ns, r.duration, r.expires_ns, r.overflow, r.appended, r.dropped, r.prefilled,"
     " (select string_agg(m.seq::text || ':' || encode(m.compact, 'hex'), ',' order by m.seq)"
     "  from systask_message m where m.run_uuid = r.uuid)";
+
+// What a resync lists before it reads whole rows (pg_history::impl::not_shown reads them).
+constexpr const char* light_columns = "select r.uuid::text, r.state, r.appended";
 
 // One statement, so one transaction: the runs, their messages, and the NOTIFY that names them
 // (delivered at commit; running rows too, so that other replicas show them running). A finished
@@ -378,11 +382,14 @@ struct pg_history::impl final : run_observer, store_status_source, std::enable_s
       const double stale =
           up || !unsynced_since ? 0.0
                                 : std::chrono::duration<double>(std::chrono::steady_clock::now() - *unsynced_since).count();
-      s.extra.reserve(8);
+      s.extra.reserve(9);
       s.extra.push_back({"connected", "1 while the history's connection is up and its first resync done.", false,
                          up ? 1.0 : 0.0});
       s.extra.push_back({"mirror_stale_seconds",
                          "0 while connected; else for how long other replicas' runs may have been missed.", false, stale});
+      s.extra.push_back({"mirror_rows_read_total",
+                         "Rows of other replicas' runs read whole (with their messages), by notifications and resyncs.",
+                         true, static_cast<double>(rows_read.load(std::memory_order_relaxed))});
       s.extra.push_back({"mirrored_runs_total", "Images of other replicas' runs shown in this registry: each run, and each newer state of a run shown (more messages, finished).", true,
                          static_cast<double>(mirrored_runs.load(std::memory_order_relaxed))});
       if (options.cluster_lock) {
@@ -794,48 +801,119 @@ struct pg_history::impl final : run_observer, store_status_source, std::enable_s
     if (colon == std::string::npos || payload.compare(4, colon - 4, replica) == 0) return;
     std::string list = "{" + payload.substr(colon + 1) + "}";
     fetch("select " + std::string(run_columns) + " from systask_run r where r.uuid = any($1::uuid[]) and r.namespace = $2",
-          {list, options.name_space}, false, [](impl&, bool) {});
+          {list, options.name_space}, [](impl&, bool) {});
   }
 
   // The unexpired finished and interrupted runs of the other replicas, newest first, up to
-  // resync_limit; then all their running runs (as many as run at once: no limit).
+  // resync_limit; then all their running runs (as many as run at once: no limit). Each in two
+  // steps: the runs' uuids, states and message counts first, then, in batches of resync_batch,
+  // the whole rows (with their messages) of those not shown as they are. A resync every minute
+  // then reads what changed, not up to resync_limit runs with every message each time.
   void resync(std::function<void(impl&, bool)> then) {
-    fetch("select " + std::string(run_columns) +
-              " from systask_run r where r.namespace = $4 and r.state <> 0 and r.replica <> $1::uuid"
-              " and (r.expires_ns is null or r.expires_ns > $2) order by r.finish_ns desc limit $3",
-          {replica, std::to_string(pg_nanos(std::chrono::system_clock::now())), std::to_string(options.resync_limit),
-           options.name_space},
-          false, [then = std::move(then)](impl& s, bool finished_ok) {
-            s.fetch("select " + std::string(run_columns) +
-                        " from systask_run r where r.namespace = $2 and r.state = 0 and r.replica <> $1::uuid",
-                    {s.replica, s.options.name_space}, true,
-                    [then, finished_ok](impl& self, bool running_ok) { then(self, finished_ok && running_ok); });
-          });
+    if (!conn) return;
+    conn->query(std::string(light_columns) + " from systask_run r where r.namespace = $4"
+                " and r.state <> 0 and r.replica <> $1::uuid and (r.expires_ns is null or r.expires_ns > $2)"
+                " order by r.finish_ns desc limit $3",
+                {replica, std::to_string(pg_nanos(std::chrono::system_clock::now())),
+                 std::to_string(options.resync_limit), options.name_space},
+                weakly([then = std::move(then)](impl& s, pg_result r) {
+                  auto wanted = std::make_shared<std::vector<std::string>>();
+                  if (r.ok) *wanted = s.not_shown(r.rows);
+                  s.fetch_batches(wanted, 0, [then, listed_ok = r.ok](impl& s2, bool fetched_ok) {
+                    s2.resync_running([then, ok = listed_ok && fetched_ok](impl& self, bool running_ok) {
+                      then(self, ok && running_ok);
+                    });
+                  });
+                }));
   }
 
-  // `every_running`: the rows are every running run of the other replicas, so a run shown
-  // running that is not among them is gone (see mirror).
-  void fetch(std::string sql, row params, bool every_running, std::function<void(impl&, bool)> then) {
+  // Every running run of the other replicas: those shown running that are not among them are
+  // forgotten (finished since, which the notification that follows shows, or deleted), and those
+  // not shown as they are (new, or with more messages) are read whole.
+  void resync_running(std::function<void(impl&, bool)> then) {
     if (!conn) return;
-    conn->query(std::move(sql), std::move(params), weakly([every_running, then = std::move(then)](impl& s, pg_result r) {
-      if (r.ok) s.mirror(r.rows, every_running);
+    conn->query(std::string(light_columns) + " from systask_run r where r.namespace = $2 and r.state = 0"
+                " and r.replica <> $1::uuid",
+                {replica, options.name_space}, weakly([then = std::move(then)](impl& s, pg_result r) {
+                  if (!r.ok) return then(s, false);
+                  s.forget_running_except(r.rows);
+                  s.fetch_batches(std::make_shared<std::vector<std::string>>(s.not_shown(r.rows)), 0, then);
+                }));
+  }
+
+  // Forgets the runs shown running whose uuid is not among `rows` (every running row).
+  void forget_running_except(const std::vector<row>& rows) {
+    std::vector<std::string> gone;
+    {
+      std::lock_guard guard(mutex);
+      std::unordered_set<std::string_view> listed;
+      for (const auto& r : rows) {
+        if (r[0]) listed.insert(*r[0]);
+      }
+      for (const auto& [uuid, m] : mirrored) {
+        if (m.state == row_state::running && !listed.contains(uuid)) gone.push_back(uuid);
+      }
+      for (const auto& uuid : gone) mirrored.erase(uuid);
+    }
+    if (gone.empty()) return;
+    std::lock_guard guard(host_mutex);
+    if (detached) return;
+    reg.forget_mirrored(gone);
+  }
+
+  // The uuids of `rows` (light_columns) that are neither this replica's nor shown as
+  // they are (mirror's rule), in the rows' order.
+  std::vector<std::string> not_shown(const std::vector<row>& rows) {
+    std::vector<std::string> out;
+    std::lock_guard guard(mutex);
+    for (const auto& r : rows) {
+      if (!r[0] || own.contains(*r[0])) continue;
+      const auto row_is = static_cast<row_state>(to_int(r[1]));
+      const auto seen = mirrored.find(*r[0]);
+      if (seen != mirrored.end() && seen->second.state == row_is &&
+          (row_is != row_state::running || seen->second.appended == static_cast<std::uint64_t>(to_int(r[2])))) {
+        continue;
+      }
+      out.push_back(*r[0]);
+    }
+    return out;
+  }
+
+  // Reads and shows the runs `uuids[from..]`, resync_batch at a time, one query after another;
+  // then `then(all read)`.
+  void fetch_batches(std::shared_ptr<std::vector<std::string>> uuids, std::size_t from,
+                     std::function<void(impl&, bool)> then, bool ok_so_far = true) {
+    if (from >= uuids->size()) return then(*this, ok_so_far);
+    const std::size_t to = std::min(uuids->size(), from + resync_batch);
+    std::string list = "{";
+    for (std::size_t i = from; i < to; ++i) list += (i > from ? "," : "") + (*uuids)[i];
+    list += '}';
+    fetch("select " + std::string(run_columns) + " from systask_run r where r.uuid = any($1::uuid[]) and r.namespace = $2",
+          {list, options.name_space},
+          [uuids = std::move(uuids), to, then = std::move(then), ok_so_far](impl& s, bool ok) mutable {
+            s.fetch_batches(std::move(uuids), to, std::move(then), ok_so_far && ok);
+          });
+  }
+  static constexpr std::size_t resync_batch = 256;
+
+  // Reads whole rows (run_columns) and shows their runs.
+  void fetch(std::string sql, row params, std::function<void(impl&, bool)> then) {
+    if (!conn) return;
+    conn->query(std::move(sql), std::move(params), weakly([then = std::move(then)](impl& s, pg_result r) {
+      s.rows_read.fetch_add(r.rows.size(), std::memory_order_relaxed);
+      if (r.ok) s.mirror(r.rows);
       then(s, r.ok);
     }));
   }
 
   // Shows the rows' runs in the registry (registry::mirror): each run once per state, and a
-  // running one again whenever it has more messages. `complete`: the rows are every running run
-  // of the other replicas, so runs shown running that are not among them (finished since, which
-  // the notification that follows shows, or deleted) are forgotten.
-  void mirror(const std::vector<row>& rows, bool complete) {
+  // running one again whenever it has more messages.
+  void mirror(const std::vector<row>& rows) {
     std::vector<run_image> images;
-    std::vector<std::string> gone;
     {
       std::lock_guard guard(mutex);
-      std::unordered_set<std::string> fetched;
       for (const auto& r : rows) {
         if (!r[0] || own.contains(*r[0])) continue;
-        if (complete) fetched.insert(*r[0]);
         const auto row_is = static_cast<row_state>(to_int(r[6]));
         const auto appended = static_cast<std::uint64_t>(to_int(r[13]));
         const auto seen = mirrored.find(*r[0]);
@@ -854,17 +932,6 @@ struct pg_history::impl final : run_observer, store_status_source, std::enable_s
                              : im.expires;
         mirrored.insert_or_assign(im.uuid, mirror_state{forget_at, row_is, appended});
       }
-      if (complete) {
-        for (const auto& [uuid, m] : mirrored) {
-          if (m.state == row_state::running && !fetched.contains(uuid)) gone.push_back(uuid);
-        }
-        for (const auto& uuid : gone) mirrored.erase(uuid);
-      }
-    }
-    if (!gone.empty()) {
-      std::lock_guard guard(host_mutex);
-      if (detached) return;
-      reg.forget_mirrored(gone);
     }
     if (images.empty()) return;
     std::vector<provider_image> providers;
@@ -882,6 +949,11 @@ struct pg_history::impl final : run_observer, store_status_source, std::enable_s
       if (detached) return;
       std::vector<std::string> uuids;
       for (const auto& im : images) uuids.push_back(im.uuid);
+      // The items the registry names a provider image by in its refusals (run_images.cpp).
+      std::vector<std::string> provider_items;
+      for (const auto& p : providers) {
+        provider_items.push_back("provider " + make_safe_text(p.kind, limits::name_bytes) + " " + std::to_string(p.id));
+      }
       try {
         const restore_report report = reg.mirror(std::move(images), std::move(providers));
         mirrored_runs.fetch_add(report.runs_restored, std::memory_order_relaxed);
@@ -905,6 +977,11 @@ struct pg_history::impl final : run_observer, store_status_source, std::enable_s
           const std::unordered_set<std::string_view> still_refused(retry.begin(), retry.end());
           for (const auto& uuid : uuids) {
             if (!still_refused.contains(uuid)) refusals_logged.erase("run " + uuid);
+          }
+          std::unordered_set<std::string_view> refused_items;
+          for (const auto& e : report.errors) refused_items.insert(e.item);
+          for (const auto& item : provider_items) {
+            if (!refused_items.contains(item)) refusals_logged.erase(item);
           }
         }
         if (refusals_logged.size() > refused_memory) refusals_logged.clear();
@@ -1067,7 +1144,7 @@ struct pg_history::impl final : run_observer, store_status_source, std::enable_s
   std::optional<std::chrono::steady_clock::time_point> unsynced_since = std::chrono::steady_clock::now();
   store_state state = store_state::degraded;
   std::string reason = "connecting";
-  std::atomic<std::uint64_t> dropped{0}, mirrored_runs{0};
+  std::atomic<std::uint64_t> dropped{0}, mirrored_runs{0}, rows_read{0};
   std::atomic<bool> closed_once{false};
   std::atomic<bool> read_only_db{false};  // read_only, for the observer
 
